@@ -1,0 +1,125 @@
+import path from 'node:path';
+
+/**
+ * The one place that reads the environment. `loadConfig` is pure: it validates every variable at
+ * once, reports each bad one by name, and returns a frozen, typed object.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /**
+   * Base of every URL we hand out (`href`, redirects); never taken from the request's Host header.
+   * null: `http://localhost:<the port actually bound>`.
+   */
+  publicUrl: string | null;
+  /** Static upload tokens; empty means "generate one in the data directory on first start". */
+  tokens: readonly string[];
+  maxUploadBytes: number;
+  maxPixels: number;
+  logLevel: string;
+  /** Whole-request deadline (slow bodies); 0 disables. */
+  requestTimeoutMs: number;
+  /** Socket inactivity deadline: a client that sends nothing for this long is cut off. */
+  idleTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Every setting, its default and what it is for; the README table is written from this list. */
+export const SETTINGS = {
+  AMS_PORT: { default: '8080', doc: 'TCP port to listen on (0 = any free port).' },
+  AMS_HOST: { default: '0.0.0.0', doc: 'Interface to bind; `127.0.0.1` keeps the service local.' },
+  AMS_DATA_DIR: { default: './data', doc: 'Where the SQLite database, the stored files and temp files live.' },
+  AMS_PUBLIC_URL: {
+    default: 'http://localhost:<port>',
+    doc: 'Base URL clients reach the service at; used to build `href` and redirect targets.',
+  },
+  AMS_TOKENS: {
+    default: '(generated)',
+    doc: 'Comma-separated upload tokens. Empty: one is generated on first start and kept in `<data>/token`.',
+  },
+  AMS_MAX_UPLOAD_BYTES: { default: '2147483648', doc: 'Largest accepted file (2 GiB); larger uploads get 413.' },
+  AMS_MAX_PIXELS: {
+    default: '100000000',
+    doc: 'Largest image (width × height) accepted, checked from the header before any decoding.',
+  },
+  AMS_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
+  AMS_REQUEST_TIMEOUT_MS: {
+    default: '3600000',
+    doc: 'Deadline for receiving a whole request (1 h fits 2 GiB at ~5 Mbit/s); 0 disables.',
+  },
+  AMS_IDLE_TIMEOUT_MS: { default: '30000', doc: 'A connection silent for this long is closed (slow-loris guard).' },
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const raw = (name: keyof typeof SETTINGS): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (name: keyof typeof SETTINGS, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const v = raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      problems.push(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(v);
+  };
+
+  const port = int('AMS_PORT', 8080, 0, 65535);
+  const host = raw('AMS_HOST') ?? '0.0.0.0';
+  const dataDir = path.resolve(cwd, raw('AMS_DATA_DIR') ?? './data');
+
+  let publicUrl: string | null = null;
+  const publicRaw = raw('AMS_PUBLIC_URL');
+  if (publicRaw !== undefined) {
+    try {
+      const u = new URL(publicRaw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      if (u.search || u.hash) throw new Error('query');
+      publicUrl = u.toString().replace(/\/+$/, '');
+    } catch {
+      problems.push(`AMS_PUBLIC_URL=${JSON.stringify(publicRaw)}: expected an http(s) URL without query, e.g. https://media.example.com`);
+    }
+  }
+
+  const tokens = (raw('AMS_TOKENS') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  for (const t of tokens) {
+    if (t.length < 16 || !/^[\x21-\x7e]+$/.test(t)) {
+      problems.push('AMS_TOKENS: every token must be at least 16 printable characters without spaces');
+      break;
+    }
+  }
+
+  const logLevel = raw('AMS_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`AMS_LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    tokens: Object.freeze(tokens),
+    maxUploadBytes: int('AMS_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
+    maxPixels: int('AMS_MAX_PIXELS', 100_000_000, 1),
+    logLevel,
+    requestTimeoutMs: int('AMS_REQUEST_TIMEOUT_MS', 3_600_000, 0),
+    idleTimeoutMs: int('AMS_IDLE_TIMEOUT_MS', 30_000, 1000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
