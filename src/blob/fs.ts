@@ -1,0 +1,151 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { BlobNotFound, StorageUnavailable } from '../errors.js';
+import { assertSafeKey } from './keys.js';
+import type { BlobEntry, BlobInfo, BlobStore, ByteRange } from './store.js';
+
+/** Translates an errno into the store's domain errors; unknown errors pass through. */
+function storageError(err: unknown, key?: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' && key !== undefined) return new BlobNotFound(key);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageUnavailable('no space left in the blob store', true, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EIO' || code === 'ENOENT') {
+    return new StorageUnavailable(`blob store unusable (${code})`, false, { cause: err });
+  }
+  return err;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Blobs as files under `root`. Atomicity comes from link(2): the file appears under its final
+ * name complete or not at all, and an existing name is never overwritten (EEXIST = already stored).
+ * `root` and the caller's temp files must be on one filesystem for the link to work.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly stagingDir: string;
+
+  constructor(private readonly root: string) {
+    this.stagingDir = path.join(root, '.staging');
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async putFile(key: string, file: string): Promise<{ created: boolean }> {
+    const target = this.pathOf(key);
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      try {
+        await fs.link(file, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { created: false };
+        throw err;
+      }
+      // The new directory entry must survive a crash before the row that points at it is committed.
+      await fsyncDir(path.dirname(target));
+      return { created: true };
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  async put(key: string, body: Readable, info: BlobInfo): Promise<{ created: boolean }> {
+    const staging = path.join(this.stagingDir, `${randomUUID()}.part`);
+    try {
+      await fs.mkdir(this.stagingDir, { recursive: true });
+      const out = createWriteStream(staging, { flags: 'wx' });
+      await pipeline(body, out);
+      const handle = await fs.open(staging, 'r');
+      try {
+        const { size } = await handle.stat();
+        if (size !== info.size) throw new Error(`blob ${key}: wrote ${size} bytes, expected ${info.size}`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return await this.putFile(key, staging);
+    } catch (err) {
+      body.destroy();
+      throw storageError(err);
+    } finally {
+      await fs.rm(staging, { force: true });
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw storageError(err, key);
+    }
+    return createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: 256 * 1024 });
+  }
+
+  async stat(key: string): Promise<{ size: number }> {
+    try {
+      const st = await fs.stat(this.pathOf(key));
+      return { size: st.size };
+    } catch (err) {
+      throw storageError(err, key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fs.rm(this.pathOf(key), { force: true });
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  async directUrl(): Promise<string | null> {
+    return null;
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobEntry> {
+    const walk = async function* (dir: string, rel: string): AsyncIterable<BlobEntry> {
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw storageError(err);
+      }
+      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+        if (e.name.startsWith('.')) continue;
+        const key = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* walk(path.join(dir, e.name), key);
+        } else if (e.isFile() && key.startsWith(prefix)) {
+          const st = await fs.stat(path.join(dir, e.name));
+          yield { key, size: st.size, modifiedAt: st.mtime };
+        }
+      }
+    };
+    yield* walk(this.root, '');
+  }
+
+  async check(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK | fs.constants.R_OK);
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { Readable } from 'node:stream';
+
+/** An inclusive byte range, as HTTP Range speaks it. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobInfo {
+  size: number;
+  contentType: string;
+}
+
+export interface BlobEntry {
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/**
+ * Where bytes live. Keys are content-addressed by the caller (see keys.ts), so a put of an existing
+ * key is a no-op success. Backends translate their own failures into `BlobNotFound` and
+ * `StorageUnavailable`: nothing above `blob/` sees an errno or an SDK error.
+ */
+export interface BlobStore {
+  /**
+   * Stores a complete, already-fsynced local file under `key`, atomically: nobody ever sees a
+   * partial blob. The store may move the file (the caller must not use `file` afterwards, but must
+   * still remove it if it is left behind). `created` is false when the key already existed.
+   */
+  putFile(key: string, file: string, info: BlobInfo): Promise<{ created: boolean }>;
+  /** Same as putFile for a stream (derivatives); the stream is consumed fully or destroyed. */
+  put(key: string, body: Readable, info: BlobInfo): Promise<{ created: boolean }>;
+  /** The bytes, or the inclusive `range` of them. Throws BlobNotFound before any byte is read. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  /** Size of the blob; throws BlobNotFound. */
+  stat(key: string): Promise<{ size: number }>;
+  /** Removes the blob; removing a missing key succeeds. */
+  delete(key: string): Promise<void>;
+  /** A URL a client may fetch the blob from directly (presigned), or null when there is none. */
+  directUrl(key: string, ttlSeconds: number): Promise<string | null>;
+  /** Every blob whose key starts with `prefix` (for the sweeper and `ams verify`). */
+  list(prefix: string): AsyncIterable<BlobEntry>;
+  /** Throws StorageUnavailable when the backend cannot be used (readiness). */
+  check(): Promise<void>;
+}
