@@ -1,0 +1,39 @@
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * Versioned, portable migrations (SQLite and Postgres), kept in code so the compiled service needs
+ * no migration files on disk. Append new ones; never edit a released one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_assets': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('assets')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(512)', (c) => c.notNull())
+        .addColumn('kind', 'varchar(8)', (c) => c.notNull())
+        .addColumn('mime_type', 'varchar(64)', (c) => c.notNull())
+        .addColumn('ext', 'varchar(8)', (c) => c.notNull())
+        .addColumn('width', 'integer', (c) => c.notNull())
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('md5', 'varchar(32)', (c) => c.notNull())
+        .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
+        .addColumn('blob_key', 'varchar(512)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('assets_blob_key').on('assets').column('blob_key').execute();
+      await db.schema.createIndex('assets_created_at').on('assets').columns(['created_at', 'id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('assets').execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

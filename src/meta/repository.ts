@@ -1,0 +1,34 @@
+import type { MediaKind } from '../media/types.js';
+
+/** One stored asset: the public id, what the bytes are, and where they live. */
+export interface AssetRecord {
+  id: string;
+  name: string;
+  kind: MediaKind;
+  mimeType: string;
+  ext: string;
+  width: number;
+  height: number;
+  durationMs: number | null;
+  sizeBytes: number;
+  md5: string;
+  sha256: string;
+  blobKey: string;
+  createdAt: Date;
+}
+
+/**
+ * Asset rows. One implementation (Kysely) serves SQLite and Postgres; drivers' failures come out
+ * as `DatabaseUnavailable`, never as driver errors.
+ */
+export interface AssetRepository {
+  insert(asset: AssetRecord): Promise<void>;
+  findById(id: string): Promise<AssetRecord | null>;
+  /** Deletes the row; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** How many rows point at this blob (an unreferenced blob may be collected). */
+  countByBlobKey(blobKey: string): Promise<number>;
+  /** Throws DatabaseUnavailable when the database cannot be used (readiness). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
