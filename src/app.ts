@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { BlobStore } from './blob/store.js';
+import type { Config } from './config.js';
+import { errors } from './errors.js';
+import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
+import { createTokenCheck } from './http/auth.js';
+import { createErrorHandler } from './http/error-handler.js';
+import { assetRoutes } from './http/routes/assets.js';
+import { fileRoutes } from './http/routes/files.js';
+import { AssetIngest } from './ingest/ingest.js';
+import type { MediaProbe } from './media/probe.js';
+import type { AssetRepository } from './meta/repository.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  /** Upload tokens in force (configured, or the one generated into the data directory). */
+  tokens: readonly string[];
+  blobs: BlobStore;
+  repo: AssetRepository;
+  probe: MediaProbe;
+  /** Where uploads are received; must be on the blob store's filesystem for the fs backend. */
+  tempDir: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** One log line per request, written when it completes; every line carries the request id. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (error) request.log.error({ ...line, err: error }, 'request failed');
+    else request.log.info(line, 'request');
+  }
+}
+
+/** Builds the service as a Fastify instance. Reads no environment: everything comes in `deps`. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    logController: new OneLinePerRequest(),
+    requestIdHeader: false,
+    // Honour a sane incoming X-Request-Id so a request can be followed across services.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.idleTimeoutMs,
+    keepAliveTimeout: 5000,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // Without AMS_PUBLIC_URL the base is this server's own port, known once it listens (it may be 0 = any).
+  let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  app.addHook('onListen', async () => {
+    const address = app.server.address();
+    if (config.publicUrl === null && address !== null && typeof address !== 'string') {
+      publicUrl = `http://localhost:${address.port}`;
+    }
+  });
+  const currentPublicUrl = () => publicUrl;
+
+  app.setErrorHandler(createErrorHandler(config.maxUploadBytes));
+  app.setNotFoundHandler((request) => {
+    throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
+  });
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: 1,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 40,
+      headerPairs: 100,
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'AMS — Asset Management Service',
+        version: '0.1.0',
+        description: 'Stores the images and videos a product catalogue shows and hands them back fast.',
+      },
+      servers: config.publicUrl === null ? [] : [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  const ingest = new AssetIngest({ blobs: deps.blobs, repo: deps.repo, probe: deps.probe });
+  await app.register(assetRoutes, {
+    repo: deps.repo,
+    ingest,
+    publicUrl: currentPublicUrl,
+    tempDir: deps.tempDir,
+    maxUploadBytes: config.maxUploadBytes,
+    requireToken: createTokenCheck(deps.tokens),
+  });
+  await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
+  return app;
+}

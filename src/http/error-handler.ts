@@ -1,0 +1,60 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AmsError, BlobNotFound, DatabaseUnavailable, StorageUnavailable, errors } from '../errors.js';
+
+/** Errors thrown by Fastify and its plugins, translated into the catalogue. */
+function fromFramework(err: FastifyError, maxUploadBytes: number): AmsError | null {
+  switch (err.code) {
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.noFile();
+    case 'FST_FILES_LIMIT':
+      return errors.tooManyFiles();
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.tooLarge(maxUploadBytes);
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PROTO_VIOLATION':
+      return new AmsError('BAD_MULTIPART', 400, `Malformed upload (${err.message}); send one file part in a multipart/form-data body`);
+    default:
+      break;
+  }
+  if (err.validation) return new AmsError('BAD_REQUEST', 400, `Invalid request: ${err.message}`);
+  // busboy's messages for a body that is not valid multipart or ends early.
+  if (/multipart|boundary|terminated early|Unexpected end of form/i.test(err.message)) {
+    return new AmsError('BAD_MULTIPART', 400, `Malformed multipart body (${err.message}); send one file part in a multipart/form-data body`);
+  }
+  if (err.code === 'FST_REQ_FILE_PREMATURE_CLOSE' || err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') {
+    return errors.uploadAborted();
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AmsError(err.code ?? 'BAD_REQUEST', err.statusCode, err.message);
+  }
+  return null;
+}
+
+export function toAmsError(err: unknown, maxUploadBytes: number): AmsError | null {
+  if (err instanceof AmsError) return err;
+  if (err instanceof StorageUnavailable) return err.full ? errors.storageFull() : errors.storageUnavailable();
+  if (err instanceof DatabaseUnavailable) return errors.databaseUnavailable();
+  if (err instanceof BlobNotFound) return null; // a row whose blob vanished is our fault: 500, logged
+  return fromFramework(err as FastifyError, maxUploadBytes);
+}
+
+/** Renders every error as `{statusCode, error, code, message}`; 5xx texts are logged, not shown. */
+export function createErrorHandler(maxUploadBytes: number) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const known = toAmsError(err, maxUploadBytes);
+    if (known === null || known.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: known.code }, known.message);
+    const e = known ?? new AmsError('INTERNAL', 500, `Internal error; retry, and report request id ${request.id} if it persists`);
+    // An upload refused before its body was read: close rather than read the rest of it.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    reply
+      .code(e.status)
+      .headers(e.headers)
+      .send({ statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message });
+  };
+}

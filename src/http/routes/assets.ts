@@ -1,0 +1,81 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { errors } from '../../errors.js';
+import type { AssetIngest } from '../../ingest/ingest.js';
+import { UndoList } from '../../ingest/undo.js';
+import type { AssetRepository } from '../../meta/repository.js';
+import { toAssetJson } from '../asset-json.js';
+import { receiveSingleFile } from './upload.js';
+
+export interface AssetRoutesOptions {
+  repo: AssetRepository;
+  ingest: AssetIngest;
+  publicUrl: () => string;
+  tempDir: string;
+  maxUploadBytes: number;
+  requireToken: (request: FastifyRequest) => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Looks an asset up by its public id; anything that is not a GUID is simply not found. */
+export async function findAsset(repo: AssetRepository, id: string) {
+  const asset = UUID.test(id) ? await repo.findById(id.toLowerCase()) : null;
+  if (asset === null) throw errors.notFound();
+  return asset;
+}
+
+const errorResponses = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  413: { $ref: 'Error#' },
+} as const;
+
+export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, opts) => {
+  app.post(
+    '/assets',
+    {
+      schema: {
+        summary: 'Upload one image or video',
+        description:
+          'multipart/form-data with exactly one file part (documented field name `Filename`). The type, size and checksum come from the bytes.',
+        tags: ['assets'],
+        consumes: ['multipart/form-data'],
+        security: [{ bearer: [] }],
+        response: { 201: { $ref: 'UploadResult#' }, ...errorResponses },
+      },
+      onRequest: async (request) => opts.requireToken(request),
+    },
+    async (request, reply) => {
+      const undo = new UndoList();
+      try {
+        const { received, filename } = await receiveSingleFile(request, opts.tempDir, opts.maxUploadBytes, undo);
+        const asset = await opts.ingest.commit(received, filename);
+        return reply
+          .code(201)
+          .header('location', `/assets/${asset.id}`)
+          .send({ ...toAssetJson(asset, opts.publicUrl()), success: true });
+      } finally {
+        // The temp file goes either way: on success its bytes are already linked into the store.
+        await undo.run((err) => request.log.warn({ err }, 'upload cleanup failed'));
+      }
+    },
+  );
+
+  app.get(
+    '/assets/:assetId',
+    {
+      schema: {
+        summary: "An asset's metadata",
+        tags: ['assets'],
+        params: Type.Object({ assetId: Type.String({ description: 'Asset id (a GUID)' }) }),
+        response: { 200: { $ref: 'Asset#' }, 404: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => {
+      const { assetId } = request.params as { assetId: string };
+      return toAssetJson(await findAsset(opts.repo, assetId), opts.publicUrl());
+    },
+  );
+};

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { fixture, json } from '../helpers/server.js';
+
+/** The compiled service, started as `npm start` starts it (node dist/main.js). */
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+}
+
+async function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', AMS_HOST: '127.0.0.1', AMS_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no listen line within 20 s:\n${out}`));
+    }, 20_000);
+    const onData = () => {
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(m[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${out}`));
+    });
+  });
+  return { child, url, stdout: () => out };
+}
+
+async function stop(s: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+  s.child.kill('SIGTERM');
+  return exited;
+}
+
+function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the compiled service: first start, tokens, config errors, sweeping, shutdown', () => {
+  const dirs: string[] = [];
+  const tempDataDir = async () => {
+    const d = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-life-'));
+    dirs.push(d);
+    return d;
+  };
+  // A failed assertion must not leave a server running (the test runner would wait for it forever).
+  const running: Started[] = [];
+  after(async () => {
+    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+  });
+
+  test('first start generates a 0600 token, prints it once with a curl command; it works; restart keeps it quiet', async () => {
+    const dataDir = await tempDataDir();
+    const first = await start({ AMS_DATA_DIR: dataDir, AMS_PORT: '0' });
+    running.push(first);
+    const tokenFile = path.join(dataDir, 'token');
+    const token = (await fs.readFile(tokenFile, 'utf8')).trim();
+    assert.equal((await fs.stat(tokenFile)).mode & 0o777, 0o600);
+    assert.ok(token.length >= 32);
+    assert.ok(first.stdout().includes(`curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${first.url.replace('127.0.0.1', 'localhost')}/assets`));
+
+    const health = await fetch(`${first.url}/healthz`);
+    assert.equal(health.status, 200);
+    const form = new FormData();
+    form.append('Filename', new Blob([await fixture('photo.jpg')]), 'photo.jpg');
+    const res = await fetch(`${first.url}/assets`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 201);
+    const id = (await json(res)).id;
+    assert.equal(await stop(first), 0, 'SIGTERM closes gracefully');
+    const lines = first.stdout().split('\n').filter((l) => l.includes('"statusCode":201'));
+    assert.equal(lines.length, 1, 'one log line per request');
+    assert.match(lines[0] ?? '', /"reqId":"[^"]+"/);
+
+    const second = await start({ AMS_DATA_DIR: dataDir, AMS_PORT: '0' });
+    try {
+      assert.ok(!second.stdout().includes(token), 'the token is printed only when generated');
+      const again = await fetch(`${second.url}/assets/${id}`);
+      assert.equal(again.status, 200, 'data survives a restart');
+    } finally {
+      await stop(second);
+    }
+  });
+
+  test('stale temporary files are swept at start-up', async () => {
+    const dataDir = await tempDataDir();
+    await fs.mkdir(path.join(dataDir, 'tmp'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'tmp', 'dead.upload'), 'left by a crash');
+    const s = await start({ AMS_DATA_DIR: dataDir, AMS_PORT: '0', AMS_TOKENS: 'configured-token-123456' });
+    running.push(s);
+    assert.deepEqual(await fs.readdir(path.join(dataDir, 'tmp')), []);
+    await stop(s);
+  });
+
+  test('bad settings stop the start, naming every bad variable', async () => {
+    const dataDir = await tempDataDir();
+    const { code, output } = await run({ AMS_DATA_DIR: dataDir, AMS_PORT: 'eighty', AMS_MAX_PIXELS: '-5', AMS_PUBLIC_URL: 'ftp://x' });
+    assert.equal(code, 2);
+    assert.match(output, /AMS_PORT="eighty"/);
+    assert.match(output, /AMS_MAX_PIXELS="-5"/);
+    assert.match(output, /AMS_PUBLIC_URL="ftp:\/\/x"/);
+  });
+});
