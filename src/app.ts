@@ -11,6 +11,7 @@ import { createTokenCheck } from './http/auth.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
+import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
@@ -103,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024 });
 
   const ingest = new AssetIngest({ blobs: deps.blobs, repo: deps.repo, probe: deps.probe });
   await app.register(assetRoutes, {

@@ -1,0 +1,47 @@
+import fs from 'node:fs/promises';
+import type { FastifyPluginAsync } from 'fastify';
+import type { BlobStore } from '../../blob/store.js';
+import type { AssetRepository } from '../../meta/repository.js';
+
+export interface HealthOptions {
+  repo: AssetRepository;
+  blobs: BlobStore;
+  tempDir: string;
+  /** Below this much free space in the temp directory the instance is not ready for uploads. */
+  minFreeTempBytes: number;
+}
+
+type Check = { name: string; run: () => Promise<void> };
+
+async function runCheck(check: Check): Promise<{ ok: boolean; error?: string }> {
+  try {
+    await check.run();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** `/healthz`: the process answers. `/readyz`: every dependency an upload needs is usable, by name. */
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
+  app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'] } }, async () => ({ status: 'ok' }));
+
+  const checks: Check[] = [
+    { name: 'database', run: () => opts.repo.check() },
+    { name: 'storage', run: () => opts.blobs.check() },
+    {
+      name: 'temp',
+      run: async () => {
+        await fs.access(opts.tempDir, fs.constants.W_OK);
+        const st = await fs.statfs(opts.tempDir);
+        const free = st.bavail * st.bsize;
+        if (free < opts.minFreeTempBytes) throw new Error(`only ${free} bytes free in the temp directory`);
+      },
+    },
+  ];
+  app.get('/readyz', { schema: { summary: 'Readiness: database, storage and temp space, each by name', tags: ['operations'] } }, async (_req, reply) => {
+    const results = await Promise.all(checks.map(async (c) => [c.name, await runCheck(c)] as const));
+    const ready = results.every(([, r]) => r.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });
+  });
+};
