@@ -15,6 +15,11 @@ import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
+import type { IdempotencyStore } from './meta/idempotency.js';
+import { createJwtVerifier } from './http/jwt.js';
+import { registerCors, registerMetrics, registerUploadRateLimits } from './http/operations.js';
+import { InFlight } from './ops/in-flight.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -26,6 +31,11 @@ export interface AppDeps {
   /** Where uploads are received; must be on the blob store's filesystem for the fs backend. */
   tempDir: string;
   logger?: FastifyServerOptions['logger'];
+  /** Idempotency-Key storage; without it the header is ignored. */
+  idempotency?: IdempotencyStore;
+  /** Shared with the server so shutdown can wait for uploads to finish. */
+  inFlight?: InFlight;
+  metrics?: Metrics;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -77,6 +87,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
   });
 
+  const inFlight = deps.inFlight ?? new InFlight();
+  const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
+  await registerCors(app, config.ops);
+  registerMetrics(app, metrics);
+  registerUploadRateLimits(app, config.ops);
+
   await app.register(multipart, {
     limits: {
       fileSize: config.maxUploadBytes,
@@ -106,14 +122,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024 });
 
-  const ingest = new AssetIngest({ blobs: deps.blobs, repo: deps.repo, probe: deps.probe });
+  const ingest = new AssetIngest({
+    blobs: deps.blobs,
+    repo: deps.repo,
+    probe: deps.probe,
+    observe: (stage, seconds) => metrics.uploadStageSeconds.observe({ stage }, seconds),
+  });
   await app.register(assetRoutes, {
     repo: deps.repo,
     ingest,
     publicUrl: currentPublicUrl,
     tempDir: deps.tempDir,
     maxUploadBytes: config.maxUploadBytes,
-    requireToken: createTokenCheck(deps.tokens),
+    requireToken: createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt)),
+    idempotency: deps.idempotency,
+    idempotencyTtlS: config.ops.idempotencyTtlS,
+    inFlight,
+    countBytes: (n: number) => metrics.uploadBytes.inc(n),
   });
   await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
   return app;

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
 import { openRepository } from './meta/kysely.js';
 import { resolveTokens, type TokenSource } from './tokens.js';
+import { IdempotencyStore } from './meta/idempotency.js';
 
 export interface Runtime {
   deps: AppDeps;
@@ -26,16 +27,20 @@ async function sweepTempDir(tempDir: string): Promise<number> {
 }
 
 /** Opens every backend named by the configuration: the embedded defaults are SQLite and the local disk. */
-export async function createRuntime(config: Readonly<Config>): Promise<Runtime & { sweptTempFiles: number }> {
+export async function createRuntime(
+  config: Readonly<Config>,
+  // Cluster workers pass false: the primary swept before forking, and a sibling's upload may be in flight.
+  options: { sweepTemp?: boolean } = {},
+): Promise<Runtime & { sweptTempFiles: number }> {
   const tempDir = path.join(config.dataDir, 'tmp');
-  const sweptTempFiles = await sweepTempDir(tempDir);
+  const sweptTempFiles = options.sweepTemp === false ? (await fs.mkdir(tempDir, { recursive: true }), 0) : await sweepTempDir(tempDir);
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const repo = await openRepository(`sqlite:${path.join(config.dataDir, 'ams.sqlite')}`);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   await blobs.check();
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
-    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir },
+    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db) },
     tokenSource,
     sweptTempFiles,
     async close() {

@@ -31,6 +31,17 @@ test('defaults', () => {
     logLevel: 'info',
     requestTimeoutMs: 3_600_000,
     idleTimeoutMs: 30_000,
+    ops: {
+      jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
+      idempotencyTtlS: 86_400,
+      uploadRatePerToken: 600,
+      uploadRatePerIp: 600,
+      rateWindowS: 60,
+      corsUploadOrigins: [],
+      shutdownTimeoutMs: 30_000,
+      workers: 1,
+      gcGraceS: 86_400,
+    },
   } satisfies Config);
 });
 

@@ -1,0 +1,42 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../config.js';
+import { createRuntime } from '../deps.js';
+
+/**
+ * AMS_WORKERS=N: the primary prepares the data directory once (sweeps stale temp files, creates
+ * the token, migrates the database), then forks N workers that share the port (node:cluster hands
+ * each connection to one worker) and the data directory. Workers never sweep temp files: another
+ * worker's upload may be in flight. SQLite in WAL mode is safe across processes on one machine.
+ */
+export async function runPrimary(config: Readonly<Config>, banner: (base: string, token: string) => void): Promise<void> {
+  const prep = await createRuntime(config);
+  await prep.close();
+  const generated = prep.tokenSource.generated;
+
+  let stopping = false;
+  const fork = (): Worker => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    // A crashed worker is replaced so the port keeps its capacity.
+    process.stderr.write(`ams: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  let announced = false;
+  cluster.on('listening', (_worker, address) => {
+    if (announced || generated === null) return;
+    announced = true;
+    banner(config.publicUrl ?? `http://localhost:${address.port}`, generated);
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    // Each worker closes gracefully on its own deadline; the primary only waits for them.
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  for (let i = 0; i < config.ops.workers; i++) fork();
+}
