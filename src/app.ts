@@ -36,6 +36,7 @@ export interface AppDeps {
   /** Shared with the server so shutdown can wait for uploads to finish. */
   inFlight?: InFlight;
   metrics?: Metrics;
+  databaseProbe?: () => Promise<void>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -120,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024 });
+  await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
   const ingest = new AssetIngest({
     blobs: deps.blobs,

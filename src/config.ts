@@ -95,6 +95,8 @@ export const SETTINGS = {
   AMS_CORS_UPLOAD_ORIGINS: { default: '', doc: 'Comma-separated origins allowed to upload from a browser (GETs: any origin).' },
   AMS_SHUTDOWN_TIMEOUT_MS: { default: '30000', doc: 'On SIGTERM, how long in-flight uploads may take to finish before they are aborted.' },
   AMS_WORKERS: { default: '1', doc: 'Processes serving one port (node:cluster); `auto` = one per core.' },
+  AMS_URL: { default: 'http://localhost:8080', doc: '`ams upload`: the AMS server to upload to (or `--url`).' },
+  AMS_TOKEN: { default: '(from <data>/token)', doc: '`ams upload`: the bearer token to send (or `--token`).' },
   AMS_GC_GRACE_S: { default: '86400', doc: '`ams gc` leaves unreferenced blobs younger than this (an upload may be committing).' },
 } as const;
 
@@ -201,4 +203,10 @@ function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
     workers,
     gcGraceS: int('AMS_GC_GRACE_S', 86_400, 0),
   };
+}
+
+/** What `ams upload` (an HTTP client) needs; the server's own settings do not apply to it. */
+export function loadClientConfig(env: Env = process.env): { url: string | null; token: string | null } {
+  const v = (name: 'AMS_URL' | 'AMS_TOKEN') => (env[name]?.trim() ? env[name]!.trim() : null);
+  return { url: v('AMS_URL'), token: v('AMS_TOKEN') };
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Kysely } from 'kysely';
 import type { AppDeps } from './app.js';
 import { FsBlobStore } from './blob/fs.js';
 import type { Config } from './config.js';
@@ -7,10 +8,13 @@ import { createMediaProbe } from './media/probe.js';
 import { openRepository } from './meta/kysely.js';
 import { resolveTokens, type TokenSource } from './tokens.js';
 import { IdempotencyStore } from './meta/idempotency.js';
+import { sqliteFileProbe } from './meta/sqlite-probe.js';
 
 export interface Runtime {
   deps: AppDeps;
   tokenSource: TokenSource;
+  /** The query builder behind the repository, for maintenance commands (ams verify, ams gc). */
+  db: Kysely<any>;
   /** Releases the database and the probe; call after the server has closed. */
   close(): Promise<void>;
 }
@@ -36,12 +40,14 @@ export async function createRuntime(
   const sweptTempFiles = options.sweepTemp === false ? (await fs.mkdir(tempDir, { recursive: true }), 0) : await sweepTempDir(tempDir);
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const repo = await openRepository(`sqlite:${path.join(config.dataDir, 'ams.sqlite')}`);
+  const databaseProbe = sqliteFileProbe(path.join(config.dataDir, 'ams.sqlite'));
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   await blobs.check();
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
-    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db) },
+    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db), databaseProbe },
     tokenSource,
+    db: repo.db,
     sweptTempFiles,
     async close() {
       await probe.close();

@@ -14,13 +14,25 @@ export async function runPrimary(config: Readonly<Config>, banner: (base: string
   const generated = prep.tokenSource.generated;
 
   let stopping = false;
+  let recentExits: number[] = [];
   const fork = (): Worker => cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
       return;
     }
-    // A crashed worker is replaced so the port keeps its capacity.
+    // A crashed worker is replaced so the port keeps its capacity; a worker that cannot start at
+    // all (port taken, database unreadable) would crash forever, so a burst of exits ends the primary.
+    const now = Date.now();
+    recentExits = recentExits.filter((t) => now - t < 60_000).concat(now);
+    if (recentExits.length > 2 * config.ops.workers + 3) {
+      process.stderr.write(`ams: workers keep exiting (last: ${signal ?? code}); stopping. See the errors above.\n`);
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+      return;
+    }
     process.stderr.write(`ams: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
     fork();
   });
