@@ -104,3 +104,23 @@ describe('JWT bearer tokens verified against a local JWKS server', () => {
     assert.match(await refused(`${h}.${b64url({ ...claims, sub: 'admin' })}.${s}`), /signature/);
   });
 });
+
+describe('JWT bearer tokens verified against a configured public key', () => {
+  test('ES256 with AMS_JWT_PUBLIC_KEY: valid → 201; signed by another key → 401; no exp → 401', async () => {
+    const keys = await generateKeyPair('ES256', { extractable: true });
+    const server = await startServer({ AMS_JWT_PUBLIC_KEY: (await exportSPKI(keys.publicKey)).replace(/\n/g, '\\n') });
+    try {
+      const photo = await fixture('photo.jpg');
+      const good = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('pos-7').setExpirationTime('5m').sign(keys.privateKey);
+      assert.equal((await upload(server, photo, { token: good })).status, 201);
+      const other = await generateKeyPair('ES256');
+      const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setExpirationTime('5m').sign(other.privateKey);
+      assert.equal((await upload(server, photo, { token: forged })).status, 401);
+      // A token that never expires is refused: a leaked one would be valid forever.
+      const forever = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(keys.privateKey);
+      assert.equal((await upload(server, photo, { token: forever })).status, 401);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -95,10 +95,11 @@ export function registerUpload(program: Command): void {
           ),
         ),
       );
-      const bars = new MultiBar({ format: '{file} [{bar}] {percentage}%', stream: process.stderr, clearOnComplete: false });
+      // Bars only on a terminal: piped stderr (CI, scripts) stays free of redraw noise.
+      const bars = process.stderr.isTTY ? new MultiBar({ format: '{file} [{bar}] {percentage}%', stream: process.stderr }) : null;
       let failed = 0;
       for (const [i, file] of files.entries()) {
-        const bar = bars.create(sizes[i]!, 0, { file: path.basename(file) });
+        const bar = bars?.create(sizes[i]!, 0, { file: path.basename(file) }) ?? null;
         const digest = await sha256Base64(file);
         const key = randomUUID();
         let result: Result;
@@ -106,12 +107,12 @@ export function registerUpload(program: Command): void {
           result = await send(url, token, file, sizes[i]!, digest, key, bar);
         } catch {
           // One retry with the same key: if the first attempt was stored, the server replays it.
-          bar.update(0);
+          bar?.update(0);
           result = await send(url, token, file, sizes[i]!, digest, key, bar).catch((err: Error) => {
             throw new CliError(`cannot reach ${url.origin} (${err.message}); is the server running? (--url / AMS_URL)`);
           });
         }
-        bar.stop();
+        bar?.stop();
         if (result.status === 201) {
           process.stdout.write(opts.json ? `${JSON.stringify(result.body)}\n` : `${JSON.stringify(result.body, null, 2)}\n`);
         } else {
@@ -119,7 +120,7 @@ export function registerUpload(program: Command): void {
           process.stderr.write(`ams: ${file}: ${String(result.body.message ?? `HTTP ${result.status}`)}\n`);
         }
       }
-      bars.stop();
+      bars?.stop();
       if (failed > 0) throw new CliError(`${failed} of ${files.length} uploads failed (see above)`);
     });
 }
