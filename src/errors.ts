@@ -66,6 +66,10 @@ export const errors = {
     new AmsError('INSUFFICIENT_SCOPE', 403, `The token lacks the scope "${scope}"; ask for a token that grants it`, {
       'www-authenticate': `Bearer realm="ams", error="insufficient_scope", scope="${scope}"`,
     }),
+  identityUnavailable: () =>
+    new AmsError('IDENTITY_UNAVAILABLE', 503, "The identity provider's signing keys cannot be fetched; try again shortly", {
+      'retry-after': '5',
+    }),
   idempotencyConflict: () =>
     new AmsError(
       'IDEMPOTENCY_KEY_REUSED',

@@ -60,6 +60,11 @@ export async function createJwtVerifier(jwt: OpsConfig['jwt']): Promise<JwtVerif
       return payload;
     } catch (err) {
       if (err instanceof AmsError) throw err;
+      // The identity provider's keys could not be fetched: the token may well be valid, so this
+      // is our outage (503, retry), not the client's fault (401, get a new token).
+      if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || !(err instanceof joseErrors.JOSEError)) {
+        throw errors.identityUnavailable();
+      }
       throw errors.unauthorized(reason(err));
     }
   };

@@ -124,3 +124,26 @@ describe('JWT bearer tokens verified against a configured public key', () => {
     }
   });
 });
+
+describe('JWT with the identity provider down', () => {
+  test('a JWKS that cannot be fetched → 503 with Retry-After (not 401: the token may be fine); static tokens still work', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = await startServer({ AMS_JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
+    try {
+      const keys = await generateKeyPair('RS256');
+      const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('5m').sign(keys.privateKey);
+      const photo = await fixture('photo.jpg');
+      const res = await upload(server, photo, { token });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+      assert.equal((await json(res)).code, 'IDENTITY_UNAVAILABLE');
+      assert.equal((await upload(server, photo)).status, 201);
+    } finally {
+      await server.close();
+    }
+  });
+});
