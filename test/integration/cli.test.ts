@@ -136,6 +136,16 @@ describe('the ams CLI', () => {
     assert.equal((await ams(['verify'], env)).code, 0);
   });
 
+  test('re-uploading bytes whose blob is an old orphan refreshes it, so gc cannot collect it mid-commit', async () => {
+    const bytes = await fixture('image.bmp');
+    const first = await json(await upload(server, bytes, { filename: 'first.bmp' }));
+    const key = JSON.parse((await ams(['info', first.id], env)).stdout).blobKey as string;
+    const file = path.join(server.dataDir, 'blobs', ...key.split('/'));
+    await fs.utimes(file, OLD, OLD);
+    assert.equal((await upload(server, bytes, { filename: 'again.bmp' })).status, 201);
+    assert.ok((await fs.stat(file)).mtimeMs > Date.now() - 3_600_000, 'the existing blob was touched');
+  });
+
   test('ams token create appends a working token to <data>/token', async () => {
     const dir = await fs.mkdtemp(path.join(server.dataDir, 'tok-'));
     const first = await ams(['token', 'create'], { AMS_DATA_DIR: dir });

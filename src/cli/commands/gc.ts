@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { BlobStore } from '../../blob/store.js';
 import { isReferenced } from '../../meta/maintenance.js';
 import { IdempotencyStore } from '../../meta/idempotency.js';
 import { withRuntime } from '../runtime.js';
@@ -12,6 +13,11 @@ export function hashOfKey(key: string): string | null {
   const parts = key.split('/');
   const sha = parts[0] === 'originals' ? parts[3] : parts[0] === 'derivatives' ? parts[3] : undefined;
   return sha !== undefined && HEX64.test(sha) ? sha : null;
+}
+
+async function stillOld(blobs: BlobStore, key: string, cutoff: number): Promise<boolean> {
+  for await (const e of blobs.list(key)) if (e.key === key) return e.modifiedAt.getTime() < cutoff;
+  return false;
 }
 
 /** Files directly in `dir` older than `cutoff` (temp uploads, staging parts); none if `dir` is absent. */
@@ -42,8 +48,11 @@ export function registerGc(program: Command): void {
           for await (const entry of deps.blobs.list(prefix)) {
             const sha = hashOfKey(entry.key);
             if (sha === null || entry.modifiedAt.getTime() >= cutoff) continue;
-            // Checked per blob, just before the delete, to keep the window with a new upload small.
+            // Checked per blob, just before the delete, to keep the window with a new upload small:
+            // first the rows, then the blob's age again (an upload of the same bytes refreshes it
+            // before it commits its row).
             if (await isReferenced(db, sha)) continue;
+            if (!(await stillOld(deps.blobs, entry.key, cutoff))) continue;
             if (!opts.dryRun) await deps.blobs.delete(entry.key);
             process.stdout.write(`${verb} blob ${entry.key} (${entry.size} bytes)\n`);
             count++;
