@@ -36,6 +36,8 @@ export interface AppDeps {
   /** Shared with the server so shutdown can wait for uploads to finish. */
   inFlight?: InFlight;
   metrics?: Metrics;
+  /** Set in cluster workers: /metrics then reports every worker, summed. */
+  clusterMetrics?: (registry: Metrics['registry']) => () => Promise<string>;
   databaseProbe?: () => Promise<void>;
 }
 
@@ -91,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
   await registerCors(app, config.ops);
-  registerMetrics(app, metrics);
+  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   registerUploadRateLimits(app, config.ops);
 
   await app.register(multipart, {

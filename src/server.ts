@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createRuntime } from './deps.js';
 import { runPrimary } from './ops/cluster.js';
+import { joinClusterMetrics } from './ops/cluster-metrics.js';
 import { InFlight } from './ops/in-flight.js';
 import { closeGracefully } from './ops/shutdown.js';
 
@@ -23,7 +24,8 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
   }
   const runtime = await createRuntime(config, { sweepTemp: cluster.isPrimary });
   const inFlight = new InFlight();
-  const app = await buildApp({ ...runtime.deps, inFlight });
+  const clusterMetrics = cluster.isWorker ? joinClusterMetrics : undefined;
+  const app = await buildApp({ ...runtime.deps, inFlight, clusterMetrics });
   if (runtime.sweptTempFiles > 0) app.log.info({ count: runtime.sweptTempFiles }, 'removed stale temporary upload files');
 
   let closing = false;

@@ -9,14 +9,15 @@ import { principalOf } from './auth.js';
 const isUpload = (request: FastifyRequest) => request.method === 'POST' && request.routeOptions.url === '/assets';
 
 /** Request metrics and `/metrics` (Prometheus text). */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterText?: () => Promise<string>): void {
   app.addHook('onResponse', async (request, reply) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'] } }, async (_req, reply) => {
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    const text = clusterText ? await clusterText() : await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
   });
 }
 

@@ -93,6 +93,9 @@ describe('graceful shutdown and AMS_WORKERS', () => {
     assert.equal(pids.size, 2, `uploads served by ${[...pids].join(', ')}`);
     assert.ok(!pids.has(s.child.pid ?? -1), 'the primary serves nothing itself');
     for (const id of ids) assert.equal((await fetch(`${s.url}/assets/${id}`)).status, 200);
+    // Whichever worker answers the scrape, it reports the uploads of both.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`ams_http_requests_total\\{method="POST",route="/assets",status="201"\\} ${ids.length}\\n`));
     s.child.kill('SIGTERM');
     assert.equal(await s.exited, 0);
     assert.equal(rows(dir), ids.length);
