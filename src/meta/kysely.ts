@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type Selectable } from 'kysely';
 import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
+import { createPostgresDb, redactUrl } from './postgres.js';
 import type { AssetRecord, AssetRepository } from './repository.js';
 
 interface AssetsTable {
@@ -127,10 +128,11 @@ export async function migrate(db: Kysely<any>): Promise<void> {
 }
 
 /**
- * Opens the database named by `url` (`sqlite:<path>` or a bare path) and migrates it.
+ * Opens the database named by `url` (`postgres://…`, `sqlite:<path>` or a bare path) and migrates it.
  * WAL lets readers proceed during a write and is safe across processes on one machine.
  */
 export async function openRepository(url: string): Promise<KyselyAssetRepository> {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresRepository(url);
   const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   // The driver's own messages ("unable to open database file") do not say which file.
   const unusable = (err: unknown) =>
@@ -158,4 +160,19 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
     throw unusable(err);
   }
   return new KyselyAssetRepository(db);
+}
+
+/**
+ * Opens a PostgreSQL database and migrates it. Several instances may start at once: Kysely's
+ * migrator takes an advisory lock, so each migration runs exactly once.
+ */
+async function openPostgresRepository(url: string): Promise<KyselyAssetRepository> {
+  const db = createPostgresDb(url);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw new DatabaseUnavailable(`cannot use the PostgreSQL database ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return new KyselyAssetRepository(db as Kysely<Schema>);
 }
