@@ -114,6 +114,55 @@ export class KyselyAssetRepository implements AssetRepository {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+
+  // For `ams migrate-db` (copying rows between databases), not part of the AssetRepository contract.
+
+  /** Up to `limit` rows with ids after `afterId`, in id order: a stable cursor over the whole table. */
+  pageAfter(afterId: string, limit: number): Promise<AssetRecord[]> {
+    return guard(async () => {
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  findByIds(ids: readonly string[]): Promise<AssetRecord[]> {
+    return guard(async () => {
+      if (ids.length === 0) return [];
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', 'in', [...ids]).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  /** Inserts the rows whose id is not there yet (a resumed copy); returns how many were new. */
+  insertMissing(assets: readonly AssetRecord[]): Promise<number> {
+    return guard(async () => {
+      if (assets.length === 0) return 0;
+      const res = await this.db
+        .insertInto('assets')
+        .values(assets.map(toRow))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0);
+    });
+  }
+}
+
+function toRow(a: AssetRecord) {
+  return {
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    mime_type: a.mimeType,
+    ext: a.ext,
+    width: a.width,
+    height: a.height,
+    duration_ms: a.durationMs,
+    size_bytes: a.sizeBytes,
+    md5: a.md5,
+    sha256: a.sha256,
+    blob_key: a.blobKey,
+    created_at: a.createdAt.getTime(),
+  };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
