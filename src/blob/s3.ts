@@ -1,18 +1,18 @@
 import { createReadStream } from 'node:fs';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BlobNotFound, StorageUnavailable } from '../errors.js';
 import { assertSafeKey } from './keys.js';
-import { cutRange, firstByteOf } from './s3-range.js';
+import { cutRange, exactSize, firstByteOf, storageError } from './s3-support.js';
 import type { BlobEntry, BlobInfo, BlobStore, ByteRange, DirectResponse } from './store.js';
 
 export interface S3BlobStoreOptions {
@@ -22,34 +22,8 @@ export interface S3BlobStoreOptions {
   prefix: string;
   /** When set, directUrl is `<base>/<prefix><key>` (CDN / public bucket) instead of a presigned URL. */
   publicBaseUrl: string | null;
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
-
-/** Translates SDK and network failures into the store's domain errors; our own errors (size checks, the body's) pass through. */
-function storageError(err: unknown, key?: string): unknown {
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e?.$metadata?.httpStatusCode;
-  if (key !== undefined && (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || status === 404)) return new BlobNotFound(key);
-  if (e?.$metadata !== undefined || NETWORK_CODES.has(e?.code ?? '') || e?.name === 'TimeoutError') {
-    return new StorageUnavailable(`object storage unusable (${e?.name ?? e?.code}${status ? ` ${status}` : ''}: ${(err as Error).message})`, false, { cause: err });
-  }
-  return err;
-}
-
-/** Passes bytes through, failing the stream when it carries more or fewer than `size` — before the upload can complete. */
-function exactSize(key: string, size: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      seen += chunk.length;
-      if (seen > size) done(new Error(`blob ${key}: got more than the expected ${size} bytes`));
-      else done(null, chunk);
-    },
-    flush(done: TransformCallback) {
-      done(seen === size ? null : new Error(`blob ${key}: got ${seen} bytes, expected ${size}`));
-    },
-  });
+  /** Keys per ListObjectsV2 page (S3 caps it at 1000); smaller in tests to exercise paging. */
+  listPageSize?: number;
 }
 
 /**
@@ -179,23 +153,33 @@ export class S3BlobStore implements BlobStore {
   }
 
   async *list(prefix: string): AsyncIterable<BlobEntry> {
-    let token: string | undefined;
-    // Bounded by the bucket's size: every page moves the continuation token forward.
-    do {
+    // ListObjects (v1) paged by Marker = the last key seen: every S3-compatible server speaks it,
+    // while v2 continuation tokens are opaque and broken on some (s3rver encrypts them with DES,
+    // which OpenSSL 3 refuses). Bounded by the bucket's size: each page moves the marker forward.
+    let marker: string | undefined;
+    for (;;) {
       let page;
       try {
         page = await this.opts.client.send(
-          new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: `${this.opts.prefix}${prefix}`, ContinuationToken: token }),
+          new ListObjectsCommand({
+            Bucket: this.opts.bucket,
+            Prefix: `${this.opts.prefix}${prefix}`,
+            Marker: marker,
+            MaxKeys: this.opts.listPageSize ?? 1000,
+          }),
         );
       } catch (err) {
         throw storageError(err);
       }
-      for (const o of page.Contents ?? []) {
+      const contents = page.Contents ?? [];
+      for (const o of contents) {
         if (o.Key === undefined) continue;
         yield { key: o.Key.slice(this.opts.prefix.length), size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+      const last = contents[contents.length - 1]?.Key;
+      if (!page.IsTruncated || last === undefined || last === marker) return;
+      marker = last;
+    }
   }
 
   async check(): Promise<void> {

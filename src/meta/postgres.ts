@@ -26,5 +26,9 @@ export function createPostgresDb(url: string, onIdleError: (err: Error) => void 
     // A pooled connection killed by a server restart emits 'error' on the pool; unhandled, that would end the process.
   });
   pool.on('error', onIdleError);
+  // A connection that dies while checked out (its query in flight, or just handed out before the
+  // close was noticed) fails that query — and also emits 'error' on the client, where the pool has
+  // no listener: unhandled, that would end the process. The query's own error is what we report.
+  pool.on('connect', (client) => client.on('error', onIdleError));
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }

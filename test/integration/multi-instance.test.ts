@@ -56,6 +56,7 @@ describe('two AMS processes sharing PostgreSQL and S3 (as behind a load balancer
     [a, b] = await Promise.all([instance(db.url), instance(viaProxy.toString())]);
   });
   after(async () => {
+    if (process.env.AMS_DEBUG_MULTI) process.stderr.write(`--- B output ---\n${b?.output()}\n`);
     a?.kill();
     b?.kill();
     await proxy?.close();
