@@ -115,6 +115,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes,
     requireToken: createTokenCheck(deps.tokens),
   });
-  await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
+  await app.register(fileRoutes, {
+    repo: deps.repo,
+    blobs: deps.blobs,
+    publicUrl: currentPublicUrl,
+    directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
+  });
   return app;
 }

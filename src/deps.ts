@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AppDeps } from './app.js';
-import { FsBlobStore } from './blob/fs.js';
+import { openBlobStore } from './blob/open.js';
 import type { Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
 import { openRepository } from './meta/kysely.js';
@@ -30,9 +30,17 @@ export async function createRuntime(config: Readonly<Config>): Promise<Runtime &
   const tempDir = path.join(config.dataDir, 'tmp');
   const sweptTempFiles = (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
-  const repo = await openRepository(`sqlite:${path.join(config.dataDir, 'ams.sqlite')}`);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
-  await blobs.check();
+  const { database } = config;
+  const repo = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  const store = openBlobStore(config.storage);
+  const blobs = store.blobs;
+  try {
+    await blobs.check();
+  } catch (err) {
+    store.close();
+    await repo.close();
+    throw err;
+  }
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
     deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir },
@@ -41,6 +49,7 @@ export async function createRuntime(config: Readonly<Config>): Promise<Runtime &
     async close() {
       await probe.close();
       await repo.close();
+      store.close();
     },
   };
 }

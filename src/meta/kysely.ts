@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type Selectable } from 'kysely';
 import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
+import { createPostgresDb, redactUrl } from './postgres.js';
 import type { AssetRecord, AssetRepository } from './repository.js';
 
 interface AssetsTable {
@@ -113,6 +114,55 @@ export class KyselyAssetRepository implements AssetRepository {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+
+  // For `ams migrate-db` (copying rows between databases), not part of the AssetRepository contract.
+
+  /** Up to `limit` rows with ids after `afterId`, in id order: a stable cursor over the whole table. */
+  pageAfter(afterId: string, limit: number): Promise<AssetRecord[]> {
+    return guard(async () => {
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  findByIds(ids: readonly string[]): Promise<AssetRecord[]> {
+    return guard(async () => {
+      if (ids.length === 0) return [];
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', 'in', [...ids]).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  /** Inserts the rows whose id is not there yet (a resumed copy); returns how many were new. */
+  insertMissing(assets: readonly AssetRecord[]): Promise<number> {
+    return guard(async () => {
+      if (assets.length === 0) return 0;
+      const res = await this.db
+        .insertInto('assets')
+        .values(assets.map(toRow))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0);
+    });
+  }
+}
+
+function toRow(a: AssetRecord) {
+  return {
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    mime_type: a.mimeType,
+    ext: a.ext,
+    width: a.width,
+    height: a.height,
+    duration_ms: a.durationMs,
+    size_bytes: a.sizeBytes,
+    md5: a.md5,
+    sha256: a.sha256,
+    blob_key: a.blobKey,
+    created_at: a.createdAt.getTime(),
+  };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
@@ -127,10 +177,11 @@ export async function migrate(db: Kysely<any>): Promise<void> {
 }
 
 /**
- * Opens the database named by `url` (`sqlite:<path>` or a bare path) and migrates it.
+ * Opens the database named by `url` (`postgres://…`, `sqlite:<path>` or a bare path) and migrates it.
  * WAL lets readers proceed during a write and is safe across processes on one machine.
  */
 export async function openRepository(url: string): Promise<KyselyAssetRepository> {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresRepository(url);
   const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   // The driver's own messages ("unable to open database file") do not say which file.
   const unusable = (err: unknown) =>
@@ -158,4 +209,19 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
     throw unusable(err);
   }
   return new KyselyAssetRepository(db);
+}
+
+/**
+ * Opens a PostgreSQL database and migrates it. Several instances may start at once: Kysely's
+ * migrator takes an advisory lock, so each migration runs exactly once.
+ */
+async function openPostgresRepository(url: string): Promise<KyselyAssetRepository> {
+  const db = createPostgresDb(url);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw new DatabaseUnavailable(`cannot use the PostgreSQL database ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return new KyselyAssetRepository(db as Kysely<Schema>);
 }

@@ -31,6 +31,8 @@ test('defaults', () => {
     logLevel: 'info',
     requestTimeoutMs: 3_600_000,
     idleTimeoutMs: 30_000,
+    database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
+    storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
   } satisfies Config);
 });
 
