@@ -8,6 +8,7 @@ import { originalKey } from '../../src/blob/keys.js';
 import { DatabaseUnavailable } from '../../src/errors.js';
 import { openRepository } from '../../src/meta/kysely.js';
 import type { AssetRecord, AssetRepository } from '../../src/meta/repository.js';
+import { assetListContract } from './asset-list.contract.js';
 
 /** Opens a repository on a fresh, empty database for one test. */
 type RepositoryFactory = () => Promise<AssetRepository>;
@@ -121,6 +122,8 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
     it('check passes on a working database', async () => {
       await repo.check();
     });
+
+    assetListContract(open);
   });
 }
 
