@@ -11,6 +11,7 @@ import { createTokenCheck } from './http/auth.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { catalogueRoutes } from './http/routes/catalogue.js';
+import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
@@ -118,5 +119,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken: createTokenCheck(deps.tokens) });
+  await app.register(consoleRoutes);
   return app;
 }
