@@ -218,8 +218,56 @@ describe('the web console in a real browser', { timeout: 180_000 }, () => {
     await shot('12-phone-detail');
     await page.keyboard.press('Escape');
 
+    // Dropping files works like picking them (a drop event carrying a real DataTransfer).
+    const gif = (await fixture('anim.gif')).toString('base64');
+    await page.evaluate((b64: string) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new (window as any).DataTransfer();
+      data.items.add(new (window as any).File([bytes], 'dropped.gif', { type: 'image/gif' }));
+      const zone = document.querySelector('#dropzone');
+      zone.dispatchEvent(new (window as any).DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new (window as any).DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, gif);
+    await page.locator('#uploads li[data-state="done"]', { hasText: 'dropped.gif' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('#gallery li .card-name')?.textContent === 'dropped.gif');
+    await shot('13-phone-dropped');
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Upload token').waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('ams.token')), null);
+  });
+
+  test('every control is labelled and reachable with Tab; the gallery pages with Load more', async () => {
+    const { page, shot } = browser;
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.getByLabel('Upload token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('#workspace button, #workspace input, #workspace select, header button')]
+        .filter((el: any) => !(el.labels?.length > 0 || el.getAttribute('aria-label') || el.textContent.trim()))
+        .map((el: any) => el.outerHTML),
+    );
+    assert.deepEqual(unlabelled, []);
+    const reached = new Set<string>();
+    await page.locator('body').focus();
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
+    }
+    for (const id of ['signout', 'files', 'kind', 'q', 'card']) assert.ok(reached.has(id), `Tab reaches ${id}: ${[...reached].join(', ')}`);
+
+    // A second page: more assets than one page holds (24), added through the API.
+    for (let i = 0; i < 22; i++) {
+      assert.equal((await upload(server, await fixture('image.webp'), { filename: `extra-${i}.webp` })).status, 201);
+    }
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 24);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 25);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false, 'no more pages');
+    const ids = await page.locator('#gallery li').evaluateAll((lis) => lis.map((li: any) => li.dataset.id));
+    assert.equal(new Set(ids).size, 25, 'no asset shown twice');
+    await shot('14-paged');
   });
 });
