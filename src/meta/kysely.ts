@@ -94,12 +94,8 @@ export class KyselyAssetRepository implements AssetRepository {
       let select = this.db.selectFrom('assets').selectAll();
       if (after !== null) {
         // Keyset paging on the (created_at, id) index: stable under concurrent inserts and deletes.
-        select = select.where((eb) =>
-          eb.or([
-            eb('created_at', '<', after.createdAtMs),
-            eb.and([eb('created_at', '=', after.createdAtMs), eb('id', '<', after.id)]),
-          ]),
-        );
+        // A row-value comparison, not the equivalent OR: SQLite only seeks the index with the former.
+        select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAtMs, after.id)));
       }
       if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
       if (query.q !== undefined && query.q !== '') {
