@@ -109,6 +109,19 @@ describe('GET /assets and DELETE /assets/{id}', () => {
     assert.deepEqual(bytes, await fixture('photo.jpg'));
   });
 
+  test('an upload of the same bytes racing a delete keeps its file', async () => {
+    const bytes = await fixture('image.png');
+    const victim = (await json(await upload(server, bytes, { filename: 'victim.png' }))).id;
+    const [deleted, uploaded] = await Promise.all([
+      fetch(`${server.url}/assets/${victim}`, { method: 'DELETE', headers: auth }),
+      upload(server, bytes, { filename: 'racer.png' }),
+    ]);
+    assert.equal(deleted.status, 204);
+    assert.equal(uploaded.status, 201);
+    const racer = await json(uploaded);
+    assert.deepEqual(Buffer.from(await (await fetch(server.local(racer.href))).arrayBuffer()), bytes);
+  });
+
   test('DELETE of an unknown or malformed id → 404', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-guid']) {
       const res = await fetch(`${server.url}/assets/${id}`, { method: 'DELETE', headers: auth });

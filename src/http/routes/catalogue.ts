@@ -24,10 +24,13 @@ const ListItemSchema = Type.Object({
   durationMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Video duration in ms; null for images.' }),
 });
 
-const PageSchema = Type.Object({
-  items: Type.Array(ListItemSchema),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last.' }),
-});
+const PageSchema = Type.Object(
+  {
+    items: Type.Array(ListItemSchema),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last.' }),
+  },
+  { description: 'One page of assets, newest first' },
+);
 
 const ListQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT })),
