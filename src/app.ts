@@ -10,6 +10,8 @@ import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.
 import { createTokenCheck } from './http/auth.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
+import { catalogueRoutes } from './http/routes/catalogue.js';
+import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
@@ -106,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024 });
 
+  const requireToken = createTokenCheck(deps.tokens);
   const ingest = new AssetIngest({ blobs: deps.blobs, repo: deps.repo, probe: deps.probe });
   await app.register(assetRoutes, {
     repo: deps.repo,
@@ -113,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: currentPublicUrl,
     tempDir: deps.tempDir,
     maxUploadBytes: config.maxUploadBytes,
-    requireToken: createTokenCheck(deps.tokens),
+    requireToken,
   });
   await app.register(fileRoutes, {
     repo: deps.repo,
@@ -121,5 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: currentPublicUrl,
     directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
   });
+  await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Selectable } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Selectable } from 'kysely';
 import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
+import { decodeCursor, encodeCursor, likeContains } from './cursor.js';
 import { createPostgresDb, redactUrl } from './postgres.js';
-import type { AssetRecord, AssetRepository } from './repository.js';
+import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
 
 interface AssetsTable {
   id: string;
@@ -84,6 +85,31 @@ export class KyselyAssetRepository implements AssetRepository {
     return guard(async () => {
       const row = await this.db.selectFrom('assets').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toRecord(row) : null;
+    });
+  }
+
+  async list(query: ListQuery): Promise<AssetPage> {
+    // Decoded outside guard(): a bad cursor is the client's error, not the database's.
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    return guard(async () => {
+      let select = this.db.selectFrom('assets').selectAll();
+      if (after !== null) {
+        // Keyset paging on the (created_at, id) index: stable under concurrent inserts and deletes.
+        // A row-value comparison, not the equivalent OR: SQLite only seeks the index with the former.
+        select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAtMs, after.id)));
+      }
+      if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
+      if (query.q !== undefined && query.q !== '') {
+        // lower() on both sides: SQLite's LIKE ignores ASCII case, Postgres' does not.
+        select = select.where(sql<boolean>`lower(name) like ${likeContains(query.q)} escape '\\'`);
+      }
+      // One extra row tells whether another page exists without a count(*).
+      const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit + 1).execute();
+      const items = rows.slice(0, query.limit).map(toRecord);
+      const last = items[items.length - 1];
+      const nextCursor =
+        rows.length > query.limit && last ? encodeCursor({ createdAtMs: last.createdAt.getTime(), id: last.id }) : null;
+      return { items, nextCursor };
     });
   }
 

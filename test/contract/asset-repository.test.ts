@@ -9,6 +9,7 @@ import { DatabaseUnavailable } from '../../src/errors.js';
 import { openRepository } from '../../src/meta/kysely.js';
 import type { AssetRecord, AssetRepository } from '../../src/meta/repository.js';
 import { createTestDatabase, NO_POSTGRES, POSTGRES_URL } from '../helpers/postgres.js';
+import { assetListContract } from './asset-list.contract.js';
 
 /** Opens a repository on a fresh, empty database for one test. */
 type RepositoryFactory = () => Promise<AssetRepository>;
@@ -122,6 +123,8 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
     it('check passes on a working database', async () => {
       await repo.check();
     });
+
+    assetListContract(open);
   });
 }
 
