@@ -28,7 +28,7 @@ async function sweepTempDir(tempDir: string): Promise<number> {
 /** Opens every backend named by the configuration: the embedded defaults are SQLite and the local disk. */
 export async function createRuntime(config: Readonly<Config>): Promise<Runtime & { sweptTempFiles: number }> {
   const tempDir = path.join(config.dataDir, 'tmp');
-  const sweptTempFiles = await sweepTempDir(tempDir);
+  const sweptTempFiles = (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const { database } = config;
   const repo = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
