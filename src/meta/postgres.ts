@@ -23,8 +23,12 @@ export function createPostgresDb(url: string, onIdleError: (err: Error) => void 
     // Fail fast when the database is unreachable, rather than holding the request until the client gives up.
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
-    // A pooled connection killed by a server restart emits 'error' on the pool; unhandled, that would end the process.
+    // A database that stops answering (a partition rather than a refusal) must not hold requests
+    // forever either: every query of ours is small, so 15 s means it is gone.
+    query_timeout: 15_000,
+    keepAlive: true,
   });
+  // A pooled connection killed by a server restart emits 'error' on the pool; unhandled, that would end the process.
   pool.on('error', onIdleError);
   // A connection that dies while checked out (its query in flight, or just handed out before the
   // close was noticed) fails that query — and also emits 'error' on the client, where the pool has

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openBlobStore } from '../../src/blob/open.js';
@@ -110,6 +111,26 @@ describe('ams migrate-storage: the local disk to S3, verified, resumable', () =>
     assert.match(refused.stderr, new RegExp(`FAILED ${damaged}: .*damaged`));
     assert.match(refused.stdout, /^3 files: 0 copied \(0 bytes\), 2 already there, 1 failed$/m);
     await assert.rejects(bucket.blobs.stat(damaged));
+  });
+
+  test('and back: s3 → another data directory holds the same files, byte for byte', async () => {
+    const other = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-migrate-back-'));
+    try {
+      const run = await ams(['migrate-storage', '--from', 's3', '--to', `fs:${other}`], { AMS_DATA_DIR: dataDir, ...s3.env('x/') });
+      assert.equal(run.code, 0, run.stderr);
+      const back = openBlobStore({ kind: 'fs', root: path.join(other, 'blobs') }).blobs;
+      let n = 0;
+      for await (const e of bucket.blobs.list('')) {
+        const [a, b] = await Promise.all([bucket.blobs.get(e.key), back.get(e.key)]);
+        const [x, y] = await Promise.all([buffer(a), buffer(b)]);
+        assert.ok(x.equals(y), e.key);
+        n++;
+      }
+      assert.ok(n >= 2);
+      assert.match(run.stdout, new RegExp(`^${n} files: ${n} copied`, 'm'));
+    } finally {
+      await fs.rm(other, { recursive: true, force: true });
+    }
   });
 
   test('bad arguments and incomplete S3 settings are refused with a message', async () => {

@@ -56,7 +56,10 @@ describe('two AMS processes sharing PostgreSQL and S3 (as behind a load balancer
     [a, b] = await Promise.all([instance(db.url), instance(viaProxy.toString())]);
   });
   after(async () => {
-    if (process.env.AMS_DEBUG_MULTI) process.stderr.write(`--- B output ---\n${b?.output()}\n`);
+    // An instance that died tells why (a crash would otherwise show only as "fetch failed").
+    for (const [name, p] of [['A', a], ['B', b]] as const) {
+      if (p && p.child.exitCode !== null && p.child.exitCode !== 0) process.stderr.write(`--- instance ${name} output ---\n${p.output()}\n`);
+    }
     a?.kill();
     b?.kill();
     await proxy?.close();

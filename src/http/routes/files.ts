@@ -45,7 +45,10 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
         response: {
           200: { description: 'The file (for `{id}.{ext}`)', type: 'string', format: 'binary' },
           206: { description: 'Part of the file (Range)', type: 'string', format: 'binary' },
-          303: { description: 'For `{id}`: redirect to the file URL (`href`)', type: 'null' },
+          303: {
+            description: 'For `{id}`: redirect to the file URL (`href`), or, when files live in object storage, to a presigned or CDN URL of the same bytes',
+            type: 'null',
+          },
           304: { description: 'Not modified (If-None-Match)', type: 'null' },
           400: { $ref: 'Error#' },
           404: { $ref: 'Error#' },
