@@ -235,6 +235,13 @@ describe('the web console in a real browser', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Upload token').waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('ams.token')), null);
+
+    // A kept token the server no longer accepts (rotated) sends the user back to sign in, saying why.
+    await page.evaluate(() => localStorage.setItem('ams.token', 'a-rotated-token-0123456789'));
+    await page.reload();
+    await page.locator('#signin-error', { hasText: 'no longer accepted' }).waitFor();
+    assert.equal(await page.locator('#workspace').isVisible(), false);
+    assert.equal(await page.evaluate(() => localStorage.getItem('ams.token')), null);
   });
 
   test('every control is labelled and reachable with Tab; the gallery pages with Load more', async () => {
