@@ -10,6 +10,8 @@ import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.
 import { createTokenCheck } from './http/auth.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
+import { catalogueRoutes } from './http/routes/catalogue.js';
+import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
@@ -125,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
+  const requireToken = createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt));
   const ingest = new AssetIngest({
     blobs: deps.blobs,
     repo: deps.repo,
@@ -137,12 +140,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: currentPublicUrl,
     tempDir: deps.tempDir,
     maxUploadBytes: config.maxUploadBytes,
-    requireToken: createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt)),
+    requireToken,
     idempotency: deps.idempotency,
     idempotencyTtlS: config.ops.idempotencyTtlS,
     inFlight,
     countBytes: (n: number) => metrics.uploadBytes.inc(n),
   });
-  await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
+  await app.register(fileRoutes, {
+    repo: deps.repo,
+    blobs: deps.blobs,
+    publicUrl: currentPublicUrl,
+    directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
+  });
+  await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { parseDatabase, parseStorage, type DatabaseConfig, type StorageConfig } from './config-backends.js';
 
 /**
  * The one place that reads the environment. `loadConfig` is pure: it validates every variable at
@@ -23,6 +24,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** Socket inactivity deadline: a client that sends nothing for this long is cut off. */
   idleTimeoutMs: number;
+  /** Where the rows live: SQLite in the data directory (default) or PostgreSQL. */
+  database: DatabaseConfig;
+  /** Where the bytes live: the data directory (default) or an S3-compatible bucket. */
+  storage: StorageConfig;
   /** Identity, idempotency, limits, CORS, life cycle (issue 5); parsed in one place below. */
   ops: OpsConfig;
 }
@@ -82,6 +87,21 @@ export const SETTINGS = {
     doc: 'Deadline for receiving a whole request (1 h fits 2 GiB at ~5 Mbit/s); 0 disables.',
   },
   AMS_IDLE_TIMEOUT_MS: { default: '30000', doc: 'A connection silent for this long is closed (slow-loris guard).' },
+  AMS_DATABASE_URL: {
+    default: '(SQLite in the data directory)',
+    doc: '`postgres://user:pass@host:5432/db` for PostgreSQL (needed to run several instances), or `sqlite:<file>`.',
+  },
+  AMS_STORAGE: { default: 'fs', doc: '`fs`: files under `<data>/blobs`; `s3`: an S3-compatible bucket (needed to run several instances).' },
+  AMS_S3_BUCKET: { default: '(required for s3)', doc: 'Bucket holding the files; it must exist.' },
+  AMS_S3_REGION: { default: 'us-east-1', doc: "The bucket's region (any value for most S3-compatible servers)." },
+  AMS_S3_ENDPOINT: { default: '(AWS)', doc: 'Endpoint of an S3-compatible server, e.g. `http://minio:9000`.' },
+  AMS_S3_FORCE_PATH_STYLE: { default: 'false', doc: '`true` for path-style URLs (MinIO, Ceph RGW and most self-hosted servers).' },
+  AMS_S3_PREFIX: { default: '(none)', doc: 'Key prefix ending in `/`, to share a bucket, e.g. `ams/`.' },
+  AMS_S3_PRESIGN_TTL: { default: '3600', doc: 'Seconds a presigned redirect URL stays valid (max 604800).' },
+  AMS_S3_PUBLIC_URL: {
+    default: '(presigned URLs)',
+    doc: 'Public/CDN base URL of the bucket (prefix included in keys); redirects go there instead of to presigned URLs.',
+  },
   AMS_JWT_JWKS_URL: { default: '', doc: 'Accept JWT bearer tokens signed by a key from this JWKS URL (RS/PS/ES/EdDSA only).' },
   AMS_JWT_PUBLIC_KEY: { default: '', doc: 'Or: accept JWTs signed by this PEM public key (SPKI; `\\n` may stand for newlines).' },
   AMS_JWT_ISSUER: { default: '', doc: 'Required `iss` of JWTs; empty: not checked.' },
@@ -160,6 +180,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     logLevel,
     requestTimeoutMs: int('AMS_REQUEST_TIMEOUT_MS', 3_600_000, 0),
     idleTimeoutMs: int('AMS_IDLE_TIMEOUT_MS', 30_000, 1000),
+    database: parseDatabase(raw as (n: string) => string | undefined, dataDir, problems),
+    storage: parseStorage(raw as (n: string) => string | undefined, int as (n: string, f: number, min: number, max?: number) => number, dataDir, problems),
     ops: loadOpsConfig(raw, int, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { AppDeps } from './app.js';
-import { FsBlobStore } from './blob/fs.js';
+import { openBlobStore } from './blob/open.js';
 import type { Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
 import { openRepository } from './meta/kysely.js';
@@ -37,12 +37,24 @@ export async function createRuntime(
   options: { sweepTemp?: boolean } = {},
 ): Promise<Runtime & { sweptTempFiles: number }> {
   const tempDir = path.join(config.dataDir, 'tmp');
-  const sweptTempFiles = options.sweepTemp === false ? (await fs.mkdir(tempDir, { recursive: true }), 0) : await sweepTempDir(tempDir);
+  const sweptTempFiles =
+    options.sweepTemp === false
+      ? (await fs.mkdir(tempDir, { recursive: true }), 0)
+      : (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
-  const repo = await openRepository(`sqlite:${path.join(config.dataDir, 'ams.sqlite')}`);
-  const databaseProbe = sqliteFileProbe(path.join(config.dataDir, 'ams.sqlite'));
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
-  await blobs.check();
+  const { database } = config;
+  const repo = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  // The open SQLite connection keeps answering after its file is gone; /readyz reads the file itself.
+  const databaseProbe = database.kind === 'postgres' ? undefined : sqliteFileProbe(database.file);
+  const store = openBlobStore(config.storage);
+  const blobs = store.blobs;
+  try {
+    await blobs.check();
+  } catch (err) {
+    store.close();
+    await repo.close();
+    throw err;
+  }
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
     deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db), databaseProbe },
@@ -52,6 +64,7 @@ export async function createRuntime(
     async close() {
       await probe.close();
       await repo.close();
+      store.close();
     },
   };
 }

@@ -99,6 +99,8 @@ export const errors = {
     new AmsError('STORAGE_UNAVAILABLE', 503, 'File storage is unavailable; try again shortly', { 'retry-after': '5' }),
   storageFull: () =>
     new AmsError('STORAGE_FULL', 507, 'File storage is full; try again after space is freed'),
+  badCursor: () =>
+    new AmsError('BAD_CURSOR', 400, 'The cursor is not one this server handed out; start again without a cursor'),
   databaseUnavailable: () =>
     new AmsError('DATABASE_UNAVAILABLE', 503, 'The metadata database is unavailable; try again shortly', {
       'retry-after': '5',

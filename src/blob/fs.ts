@@ -4,20 +4,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { BlobNotFound, StorageUnavailable } from '../errors.js';
+import { storageError } from './fs-errors.js';
 import { assertSafeKey } from './keys.js';
 import type { BlobEntry, BlobInfo, BlobStore, ByteRange } from './store.js';
-
-/** Translates an errno into the store's domain errors; unknown errors pass through. */
-function storageError(err: unknown, key?: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' && key !== undefined) return new BlobNotFound(key);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageUnavailable('no space left in the blob store', true, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EIO' || code === 'ENOENT') {
-    return new StorageUnavailable(`blob store unusable (${code})`, false, { cause: err });
-  }
-  return err;
-}
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');

@@ -11,6 +11,12 @@ export interface BlobInfo {
   contentType: string;
 }
 
+export interface DirectResponse {
+  contentType: string;
+  /** A Content-Disposition value. */
+  contentDisposition: string;
+}
+
 export interface BlobEntry {
   key: string;
   size: number;
@@ -37,8 +43,12 @@ export interface BlobStore {
   stat(key: string): Promise<{ size: number }>;
   /** Removes the blob; removing a missing key succeeds. */
   delete(key: string): Promise<void>;
-  /** A URL a client may fetch the blob from directly (presigned), or null when there is none. */
-  directUrl(key: string, ttlSeconds: number): Promise<string | null>;
+  /**
+   * A URL a client may fetch the blob from directly (presigned), or null when there is none.
+   * `response` asks the store to serve it with these headers (presigned S3 URLs can; blobs are
+   * shared by content, so a per-asset file name cannot live on the blob itself).
+   */
+  directUrl(key: string, ttlSeconds: number, response?: DirectResponse): Promise<string | null>;
   /** Every blob whose key starts with `prefix` (for the sweeper and `ams verify`). */
   list(prefix: string): AsyncIterable<BlobEntry>;
   /** Throws StorageUnavailable when the backend cannot be used (readiness). */

@@ -6,6 +6,8 @@ import { registerInfo } from './commands/info.js';
 import { registerToken } from './commands/token.js';
 import { registerUpload } from './commands/upload.js';
 import { registerVerify } from './commands/verify.js';
+import { registerMigrateStorage } from './commands/migrate-storage.js';
+import { registerMigrate, registerMigrateDb } from './commands/migrate-db.js';
 
 /** `ams <command>`: each command lives in its own file under commands/ and registers itself here. */
 const program = new Command('ams')
@@ -17,6 +19,9 @@ registerInfo(program);
 registerToken(program);
 registerVerify(program);
 registerGc(program);
+registerMigrateStorage(program);
+registerMigrate(program);
+registerMigrateDb(program);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`ams: ${(err as Error).message}\n`);

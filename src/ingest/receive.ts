@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { storageError } from '../blob/fs-errors.js';
 import { createStructureChecker, type StructureVerdict } from '../media/structure/index.js';
 
 /** An upload received into a local temporary file, with what was learnt in the same pass. */
@@ -50,6 +51,7 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
     return { path: file, size, md5: md5.digest('hex'), sha256: sha256.digest('hex'), structure, timing };
   } catch (err) {
     await fs.rm(file, { force: true });
-    throw err;
+    // A full or unwritable temp disk is the service's condition (507/503), not a client error or a 500.
+    throw storageError(err);
   }
 }

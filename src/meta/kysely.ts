@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Selectable } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Selectable } from 'kysely';
 import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
-import type { AssetRecord, AssetRepository } from './repository.js';
+import { decodeCursor, encodeCursor, likeContains } from './cursor.js';
+import { createPostgresDb, redactUrl } from './postgres.js';
+import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
 
 interface AssetsTable {
   id: string;
@@ -86,6 +88,31 @@ export class KyselyAssetRepository implements AssetRepository {
     });
   }
 
+  async list(query: ListQuery): Promise<AssetPage> {
+    // Decoded outside guard(): a bad cursor is the client's error, not the database's.
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    return guard(async () => {
+      let select = this.db.selectFrom('assets').selectAll();
+      if (after !== null) {
+        // Keyset paging on the (created_at, id) index: stable under concurrent inserts and deletes.
+        // A row-value comparison, not the equivalent OR: SQLite only seeks the index with the former.
+        select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAtMs, after.id)));
+      }
+      if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
+      if (query.q !== undefined && query.q !== '') {
+        // lower() on both sides: SQLite's LIKE ignores ASCII case, Postgres' does not.
+        select = select.where(sql<boolean>`lower(name) like ${likeContains(query.q)} escape '\\'`);
+      }
+      // One extra row tells whether another page exists without a count(*).
+      const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit + 1).execute();
+      const items = rows.slice(0, query.limit).map(toRecord);
+      const last = items[items.length - 1];
+      const nextCursor =
+        rows.length > query.limit && last ? encodeCursor({ createdAtMs: last.createdAt.getTime(), id: last.id }) : null;
+      return { items, nextCursor };
+    });
+  }
+
   delete(id: string): Promise<boolean> {
     return guard(async () => {
       const res = await this.db.deleteFrom('assets').where('id', '=', id).executeTakeFirst();
@@ -113,6 +140,55 @@ export class KyselyAssetRepository implements AssetRepository {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+
+  // For `ams migrate-db` (copying rows between databases), not part of the AssetRepository contract.
+
+  /** Up to `limit` rows with ids after `afterId`, in id order: a stable cursor over the whole table. */
+  pageAfter(afterId: string, limit: number): Promise<AssetRecord[]> {
+    return guard(async () => {
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  findByIds(ids: readonly string[]): Promise<AssetRecord[]> {
+    return guard(async () => {
+      if (ids.length === 0) return [];
+      const rows = await this.db.selectFrom('assets').selectAll().where('id', 'in', [...ids]).execute();
+      return rows.map(toRecord);
+    });
+  }
+
+  /** Inserts the rows whose id is not there yet (a resumed copy); returns how many were new. */
+  insertMissing(assets: readonly AssetRecord[]): Promise<number> {
+    return guard(async () => {
+      if (assets.length === 0) return 0;
+      const res = await this.db
+        .insertInto('assets')
+        .values(assets.map(toRow))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0);
+    });
+  }
+}
+
+function toRow(a: AssetRecord) {
+  return {
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    mime_type: a.mimeType,
+    ext: a.ext,
+    width: a.width,
+    height: a.height,
+    duration_ms: a.durationMs,
+    size_bytes: a.sizeBytes,
+    md5: a.md5,
+    sha256: a.sha256,
+    blob_key: a.blobKey,
+    created_at: a.createdAt.getTime(),
+  };
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
@@ -127,10 +203,11 @@ export async function migrate(db: Kysely<any>): Promise<void> {
 }
 
 /**
- * Opens the database named by `url` (`sqlite:<path>` or a bare path) and migrates it.
+ * Opens the database named by `url` (`postgres://…`, `sqlite:<path>` or a bare path) and migrates it.
  * WAL lets readers proceed during a write and is safe across processes on one machine.
  */
 export async function openRepository(url: string): Promise<KyselyAssetRepository> {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresRepository(url);
   const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   // The driver's own messages ("unable to open database file") do not say which file.
   const unusable = (err: unknown) =>
@@ -158,4 +235,19 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
     throw unusable(err);
   }
   return new KyselyAssetRepository(db);
+}
+
+/**
+ * Opens a PostgreSQL database and migrates it. Several instances may start at once: Kysely's
+ * migrator takes an advisory lock, so each migration runs exactly once.
+ */
+async function openPostgresRepository(url: string): Promise<KyselyAssetRepository> {
+  const db = createPostgresDb(url);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw new DatabaseUnavailable(`cannot use the PostgreSQL database ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return new KyselyAssetRepository(db as Kysely<Schema>);
 }

@@ -17,6 +17,23 @@ export interface AssetRecord {
   createdAt: Date;
 }
 
+/** One page of the newest-first listing. */
+export interface ListQuery {
+  /** Page size (the caller bounds it). */
+  limit: number;
+  /** Opaque: the `nextCursor` of the previous page. */
+  cursor?: string;
+  kind?: MediaKind;
+  /** Case-insensitive substring of the name (wildcards are literal). */
+  q?: string;
+}
+
+export interface AssetPage {
+  items: AssetRecord[];
+  /** null on the last page. */
+  nextCursor: string | null;
+}
+
 /**
  * Asset rows. One implementation (Kysely) serves SQLite and Postgres; drivers' failures come out
  * as `DatabaseUnavailable`, never as driver errors.
@@ -24,6 +41,8 @@ export interface AssetRecord {
 export interface AssetRepository {
   insert(asset: AssetRecord): Promise<void>;
   findById(id: string): Promise<AssetRecord | null>;
+  /** Newest first, by (createdAt, id); a bad cursor throws the client error BAD_CURSOR. */
+  list(query: ListQuery): Promise<AssetPage>;
   /** Deletes the row; false when there was none. */
   delete(id: string): Promise<boolean>;
   /** How many rows point at this blob (an unreferenced blob may be collected). */

@@ -8,6 +8,8 @@ import { originalKey } from '../../src/blob/keys.js';
 import { DatabaseUnavailable } from '../../src/errors.js';
 import { openRepository } from '../../src/meta/kysely.js';
 import type { AssetRecord, AssetRepository } from '../../src/meta/repository.js';
+import { createTestDatabase, NO_POSTGRES, POSTGRES_URL } from '../helpers/postgres.js';
+import { assetListContract } from './asset-list.contract.js';
 
 /** Opens a repository on a fresh, empty database for one test. */
 type RepositoryFactory = () => Promise<AssetRepository>;
@@ -121,6 +123,8 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
     it('check passes on a working database', async () => {
       await repo.check();
     });
+
+    assetListContract(open);
   });
 }
 
@@ -198,4 +202,43 @@ describe('SQLite', () => {
       assert.ok(err.message.includes(file), err.message);
     });
   }
+});
+
+describe('PostgreSQL', { skip: NO_POSTGRES }, () => {
+  // One database per test, dropped when the test closes its repository.
+  assetRepositoryContract('PostgreSQL', async () => {
+    const db = await createTestDatabase();
+    const repo = await openRepository(db.url).catch(async (err: unknown) => {
+      await db.drop();
+      throw err;
+    });
+    const close = repo.close.bind(repo);
+    return Object.assign(repo, { close: () => close().finally(() => db.drop()) });
+  });
+
+  it('two instances starting at once migrate one database exactly once', async () => {
+    const db = await createTestDatabase();
+    try {
+      const repos = await Promise.all([openRepository(db.url), openRepository(db.url), openRepository(db.url)]);
+      const asset = makeAsset();
+      await repos[0]!.insert(asset);
+      for (const r of repos) assert.deepEqual(await r.findById(asset.id), asset);
+      await Promise.all(repos.map((r) => r.close()));
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('an unreachable server is DatabaseUnavailable naming it, without the password', async () => {
+    const url = new URL(POSTGRES_URL as string);
+    url.port = '1'; // nothing listens on port 1
+    url.password = 'sekret';
+    const err = await openRepository(url.toString()).then(
+      () => assert.fail('opened'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DatabaseUnavailable, String(err));
+    assert.match(err.message, /127\.0\.0\.1:1|localhost:1/);
+    assert.doesNotMatch(err.message, /sekret/);
+  });
 });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -9,6 +9,9 @@ import { buffer } from 'node:stream/consumers';
 import { FsBlobStore } from '../../src/blob/fs.js';
 import { originalKey } from '../../src/blob/keys.js';
 import { MemoryBlobStore } from '../../src/blob/memory.js';
+import { openBlobStore } from '../../src/blob/open.js';
+import { loadConfig } from '../../src/config.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
 import type { BlobStore } from '../../src/blob/store.js';
 import { BlobNotFound } from '../../src/errors.js';
 
@@ -291,5 +294,18 @@ describe('FsBlobStore specifics', () => {
   it('check creates a missing root', async () => {
     await store.check();
     assert.ok((await fs.stat(root)).isDirectory());
+  });
+});
+
+describe('S3BlobStore on an S3-compatible server (s3rver on loopback)', () => {
+  let s3: TestS3;
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(() => s3.close());
+  // A fresh key prefix per test gives each one an empty store in the shared bucket.
+  blobStoreContract('S3BlobStore', () => {
+    const storage = loadConfig({ ...s3.env(`t-${randomBytes(6).toString('hex')}/`), AMS_DATA_DIR: os.tmpdir() }).storage;
+    return openBlobStore(storage).blobs;
   });
 });

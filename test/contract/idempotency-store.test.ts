@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrate } from '../../src/meta/kysely.js';
 import { IdempotencyStore } from '../../src/meta/idempotency.js';
+import { NO_POSTGRES, createTestDatabase } from '../helpers/postgres.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -16,8 +16,8 @@ const T0 = new Date('2030-01-01T00:00:00Z');
 const later = (s: number) => new Date(T0.getTime() + s * 1000);
 
 /** The Idempotency-Key store on a freshly migrated database (migration 0003 included). */
-function idempotencyContract(name: string, open: () => Promise<{ db: Kysely<any>; done: () => Promise<void> }>): void {
-  describe(`IdempotencyStore contract: ${name}`, () => {
+function idempotencyContract(name: string, open: () => Promise<{ db: Kysely<any>; done: () => Promise<void> }>, skip: string | false = false): void {
+  describe(`IdempotencyStore contract: ${name}`, { skip }, () => {
     let db: Kysely<any>;
     let done: () => Promise<void>;
     let store: IdempotencyStore;
@@ -66,22 +66,13 @@ idempotencyContract('SQLite', async () => {
   return { db, done: async () => (await db.destroy(), await fs.rm(dir, { recursive: true, force: true })) };
 });
 
-// PostgreSQL is a configured service here: if it cannot be reached this fails, it never skips.
-idempotencyContract('PostgreSQL', async () => {
-  const name = `ams_idem_${randomUUID().replace(/-/g, '')}`;
-  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: name, max: 4 }) }) });
-  return {
-    db,
-    done: async () => {
-      await db.destroy();
-      const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-      await c.connect();
-      await c.query(`drop database if exists ${name}`);
-      await c.end();
-    },
-  };
-});
+// Runs whenever AMS_TEST_POSTGRES_URL is set (CI), and then fails if PostgreSQL is unreachable.
+idempotencyContract(
+  'PostgreSQL',
+  async () => {
+    const database = await createTestDatabase();
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 4 }) }) });
+    return { db, done: async () => (await db.destroy(), await database.drop()) };
+  },
+  NO_POSTGRES,
+);

@@ -84,7 +84,10 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     const token = (await fs.readFile(tokenFile, 'utf8')).trim();
     assert.equal((await fs.stat(tokenFile)).mode & 0o777, 0o600);
     assert.ok(token.length >= 32);
-    assert.ok(first.stdout().includes(`curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${first.url.replace('127.0.0.1', 'localhost')}/assets`));
+    // The token block is printed just after the "listening" line: wait for it (bounded).
+    const curl = `curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${first.url.replace('127.0.0.1', 'localhost')}/assets`;
+    for (let i = 0; i < 100 && !first.stdout().includes(curl); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(first.stdout().includes(curl), first.stdout());
 
     const health = await fetch(`${first.url}/healthz`);
     assert.equal(health.status, 200);

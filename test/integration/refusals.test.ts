@@ -120,6 +120,18 @@ describe('refused uploads and lookups', () => {
     await expectError(await postRaw(server, body, contentType), 413, 'FILE_TOO_LARGE', /200000 bytes/);
   });
 
+  test('multipart without a boundary, or cut short, → 400 saying how to send it', async () => {
+    await expectError(await postRaw(server, 'whatever', 'multipart/form-data'), 400, 'BAD_MULTIPART', /multipart\/form-data/);
+    const { body, contentType } = multipartBody([{ field: 'Filename', filename: 'p.jpg', data: await fixture('photo.jpg') }]);
+    const cut = body.subarray(0, body.length - 200);
+    await expectError(await postRaw(server, cut, contentType), 400, 'BAD_MULTIPART', /multipart\/form-data/);
+  });
+
+  test('a flood of form fields is cut off by the parts limit', async () => {
+    const { body, contentType } = multipartBody(Array.from({ length: 100 }, (_, i) => ({ field: `f${i}`, data: 'x' })));
+    await expectError(await postRaw(server, body, contentType), 400, 'BAD_MULTIPART', /multipart\/form-data/);
+  });
+
   test('unknown ids and non-GUIDs → 404 with the published wording', async () => {
     for (const path of [
       '/assets/6f1c3c54-1b8b-4c1e-9a1f-2f0e5b8f1a10',

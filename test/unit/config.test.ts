@@ -31,6 +31,8 @@ test('defaults', () => {
     logLevel: 'info',
     requestTimeoutMs: 3_600_000,
     idleTimeoutMs: 30_000,
+    database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
+    storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
     ops: {
       jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
       idempotencyTtlS: 86_400,

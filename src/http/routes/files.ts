@@ -7,11 +7,14 @@ import type { MediaKind } from '../../media/types.js';
 import type { AssetRepository } from '../../meta/repository.js';
 import { fileUrl } from '../asset-json.js';
 import { findAsset } from './assets.js';
+import { directResponse } from './direct.js';
 
 export interface FileRoutesOptions {
   repo: AssetRepository;
   blobs: BlobStore;
   publicUrl: () => string;
+  /** Lifetime of presigned redirect targets (object storage); unused on disk. */
+  directUrlTtlSeconds?: number;
 }
 
 /** Turns a delivery plan into a reply; the only place that opens the blob. */
@@ -42,7 +45,10 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
         response: {
           200: { description: 'The file (for `{id}.{ext}`)', type: 'string', format: 'binary' },
           206: { description: 'Part of the file (Range)', type: 'string', format: 'binary' },
-          303: { description: 'For `{id}`: redirect to the file URL (`href`)', type: 'null' },
+          303: {
+            description: 'For `{id}`: redirect to the file URL (`href`), or, when files live in object storage, to a presigned or CDN URL of the same bytes',
+            type: 'null',
+          },
           304: { description: 'Not modified (If-None-Match)', type: 'null' },
           400: { $ref: 'Error#' },
           404: { $ref: 'Error#' },
@@ -55,7 +61,11 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
         if (dot === -1) {
           const asset = await findAsset(opts.repo, file);
           if (asset.kind !== kind) throw errors.wrongType();
-          return reply.code(303).header('location', fileUrl(opts.publicUrl(), asset)).send();
+          const ttl = opts.directUrlTtlSeconds ?? 3600;
+          const direct = await opts.blobs.directUrl(asset.blobKey, ttl, directResponse(asset));
+          // A presigned target expires: the redirect may be cached only for part of its lifetime.
+          if (direct !== null) reply.header('cache-control', `private, max-age=${Math.floor(ttl / 2)}`);
+          return reply.code(303).header('location', direct ?? fileUrl(opts.publicUrl(), asset)).send();
         }
         const asset = await findAsset(opts.repo, file.slice(0, dot));
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
