@@ -13,6 +13,9 @@ import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
+import { DerivativeService } from './derivatives/service.js';
+import { createDerivativeHandlers } from './http/derivatives.js';
+import { ImageTransformer } from './media/transform.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
 
@@ -115,6 +118,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes,
     requireToken: createTokenCheck(deps.tokens),
   });
-  await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl });
+  const d = config.derivatives;
+  const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });
+  const derivatives = createDerivativeHandlers({
+    service: new DerivativeService(deps.blobs, transformer),
+    blobs: deps.blobs,
+    rules: { presets: d.presets, maxDimension: d.maxDimension },
+    signingKeys: d.signingKeys,
+    presetsOnly: d.presetsOnly,
+    publicUrl: currentPublicUrl,
+  });
+  await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl, derivatives });
   return app;
 }

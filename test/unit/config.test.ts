@@ -31,6 +31,7 @@ test('defaults', () => {
     logLevel: 'info',
     requestTimeoutMs: 3_600_000,
     idleTimeoutMs: 30_000,
+    derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
   } satisfies Config);
 });
 

@@ -6,12 +6,16 @@ import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
 import type { AssetRepository } from '../../meta/repository.js';
 import { fileUrl } from '../asset-json.js';
+import { DerivativeQuerySchema } from '../derivative-query.js';
+import type { DerivativeHandlers } from '../derivatives.js';
 import { findAsset } from './assets.js';
 
 export interface FileRoutesOptions {
   repo: AssetRepository;
   blobs: BlobStore;
   publicUrl: () => string;
+  /** Resize / convert on `/images` (a query, or another extension); absent = originals only. */
+  derivatives?: DerivativeHandlers;
 }
 
 /** Turns a delivery plan into a reply; the only place that opens the blob. */
@@ -39,6 +43,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.',
         tags: ['files'],
         params: Type.Object({ file: Type.String({ description: 'Asset id, or `{id}.{ext}` for the file itself' }) }),
+        ...(kind === 'image' ? { querystring: DerivativeQuerySchema } : {}),
         response: {
           200: { description: 'The file (for `{id}.{ext}`)', type: 'string', format: 'binary' },
           206: { description: 'Part of the file (Range)', type: 'string', format: 'binary' },
@@ -55,9 +60,14 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
         if (dot === -1) {
           const asset = await findAsset(opts.repo, file);
           if (asset.kind !== kind) throw errors.wrongType();
+          if (opts.derivatives && kind === 'image' && request.url.includes('?')) return opts.derivatives.redirect(request, reply, asset);
           return reply.code(303).header('location', fileUrl(opts.publicUrl(), asset)).send();
         }
         const asset = await findAsset(opts.repo, file.slice(0, dot));
+        const ext = file.slice(dot + 1).toLowerCase();
+        if (opts.derivatives && kind === 'image' && asset.kind === kind && request.url.includes('?')) {
+          return opts.derivatives.file(request, reply, asset, ext);
+        }
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
         const plan = planDelivery(
           {
