@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerServe } from './commands/serve.js';
+import { registerSignUrl } from './commands/sign-url.js';
 
 /** `ams <command>`: each command lives in its own file under commands/ and registers itself here. */
 const program = new Command('ams')
   .description('AMS, the Asset Management Service')
   .showHelpAfterError('(run `ams --help` for the commands)');
 registerServe(program);
+registerSignUrl(program);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`ams: ${(err as Error).message}\n`);

@@ -14,6 +14,7 @@ import { TransformTimeout } from '../media/transform.js';
 import {
   canonicalQuery,
   defaultFormat,
+  entryQuery,
   EXT_OF,
   formatOfExt,
   negotiateFormat,
@@ -38,9 +39,6 @@ export interface DerivativeHttpOptions {
 /** HEIC cannot be decoded here and prebuilt sharp cannot read BMP: both are store-only. */
 const STORE_ONLY = new Set(['image/heic', 'image/bmp']);
 
-const entryQuery = (g: Geometry, format: OutputFormat | 'auto' | null) =>
-  [canonicalQuery(g, format), format === null ? '' : `format=${format}`].filter((s) => s !== '').join('&');
-
 export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
   const { rules, signingKeys } = opts;
 
@@ -56,12 +54,12 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
   }
 
   /** The canonical URL of a derivative; the original's own URL when nothing would change. */
-  function derivativeUrl(asset: AssetRecord, g: Geometry, format: OutputFormat): string {
+  function derivativeUrl(asset: AssetRecord, g: Geometry, format: OutputFormat, signed = true): string {
     let query = canonicalQuery(g, format);
     if (query === '' && EXT_OF[format] === asset.ext) return fileUrl(opts.publicUrl(), asset);
     // A bare `{id}.{other ext}` stays 404 (published contract): a full-size conversion names its width.
     if (query === '') query = `width=${asset.width}`;
-    return opts.publicUrl() + withSignature(signingKeys, `/images/${asset.id}.${EXT_OF[format]}`, query);
+    return opts.publicUrl() + withSignature(signed ? signingKeys : [], `/images/${asset.id}.${EXT_OF[format]}`, query);
   }
 
   /** `GET /images/{id}?…` → 303 to the canonical derivative URL. */
@@ -94,9 +92,11 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     if (format === null) throw errors.notFound();
     const path = `/images/${asset.id}.${ext}`;
     const req = admit(asset, request, path, format);
-    const target = derivativeUrl(asset, req, format);
-    const raw = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    if (opts.publicUrl() + path + raw !== target) return reply.code(303).header('location', target).send();
+    // Canonical = the canonical query, then the signature (if any) last. Any key may have signed it.
+    const raw = request.url.slice(request.url.indexOf('?')).replace(/[?&]sig=[^&]*$/, '');
+    if (opts.publicUrl() + path + raw !== derivativeUrl(asset, req, format, false)) {
+      return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
+    }
 
     let stored;
     try {

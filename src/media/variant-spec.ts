@@ -126,6 +126,11 @@ export function canonicalQuery(g: Geometry, format: OutputFormat | 'auto' | null
   return parts.join('&');
 }
 
+/** The canonical query of the redirecting form `/images/{id}?…`, where the format is still a parameter. */
+export function entryQuery(g: Geometry, format: OutputFormat | 'auto' | null): string {
+  return [canonicalQuery(g, format), format === null ? '' : `format=${format}`].filter((s) => s !== '').join('&');
+}
+
 /** The output format when none is asked for: the source's own, or JPEG for TIFF (browsers cannot show it). */
 export function defaultFormat(sourceMime: string): OutputFormat {
   const own = FORMATS.find((f) => MIME_OF[f] === sourceMime);
