@@ -21,6 +21,8 @@ interface AssetsTable {
   sha256: string;
   blob_key: string;
   created_at: number | string;
+  thumbhash: string | null;
+  dominant_color: string | null;
 }
 interface Schema {
   assets: AssetsTable;
@@ -42,6 +44,8 @@ function toRecord(row: Selectable<AssetsTable>): AssetRecord {
     sha256: row.sha256,
     blobKey: row.blob_key,
     createdAt: new Date(Number(row.created_at)),
+    ...(row.thumbhash === null ? {} : { thumbhash: row.thumbhash }),
+    ...(row.dominant_color === null ? {} : { dominantColor: row.dominant_color }),
   };
 }
 
@@ -74,6 +78,8 @@ export class KyselyAssetRepository implements AssetRepository {
           sha256: a.sha256,
           blob_key: a.blobKey,
           created_at: a.createdAt.getTime(),
+          thumbhash: a.thumbhash ?? null,
+          dominant_color: a.dominantColor ?? null,
         })
         .execute();
     });

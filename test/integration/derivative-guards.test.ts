@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -74,7 +75,8 @@ describe('signed derivative URLs (AMS_SIGNING_KEYS: a signing key and an older o
   test('`ams sign-url` prints a canonical signed URL the server accepts', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'sign-url', `/images/${id}?format=webp&preset=thumb&dpr=2`],
+      // The compiled CLI (npm test builds dist/ first), as an operator runs it.
+      [fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)), 'sign-url', `/images/${id}?format=webp&preset=thumb&dpr=2`],
       { env: { ...process.env, AMS_SIGNING_KEYS: `${NEW_KEY},${OLD_KEY}`, AMS_PUBLIC_URL: PUBLIC_URL } },
     );
     const url = stdout.trim();
@@ -111,9 +113,12 @@ describe('bounded work: a full queue answers 503, a timeout stores nothing', () 
   test('one slot and no queue: concurrent distinct transforms get 503 + Retry-After, the rest succeed', async () => {
     const server = await startServer({ AMS_DERIVATIVE_CONCURRENCY: '1', AMS_DERIVATIVE_QUEUE: '0' });
     try {
-      const noise = await sharp(Buffer.alloc(1500 * 1500 * 3, 7).map((_, i) => (i * 2654435761) >>> 24), {
-        raw: { width: 1500, height: 1500, channels: 3 },
-      }).png().toBuffer();
+      // Noise makes every transform do real work, so the six requests overlap.
+      const noise = await sharp({
+        create: { width: 1500, height: 1500, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+      })
+        .jpeg()
+        .toBuffer();
       const id = await putPhoto(server, noise);
       const responses = await Promise.all(
         Array.from({ length: 6 }, (_, i) => fetch(`${server.url}/images/${id}.avif?width=${1000 + i}`)),
