@@ -4,6 +4,9 @@ import { Type } from 'typebox';
  * The derivative URL grammar, for the OpenAPI document. Values are validated by variant-spec.ts,
  * not here, so every refusal carries our message naming the allowed range.
  */
+export const DERIVATIVE_DOC =
+  ' **Derivatives** (images): `/images/{id}?width=…&height=…&fit=…&format=…&quality=…&dpr=…&preset=…` answers 303 to the canonical derivative URL `/images/{id}.{ext}?width=…&height=…&fit=…&quality=…&enlarge=true[&sig=…]` (fixed order, defaults left out, dpr and preset folded in), which is computed once, cached, and served like an original. `format=auto` negotiates AVIF/WebP from Accept (`Vary: Accept`). HEIC and BMP are store-only (400 NOT_TRANSFORMABLE).';
+
 export const DerivativeQuerySchema = Type.Object(
   {
     width: Type.Optional(Type.String({ description: 'Width in CSS pixels: 1 to AMS_DERIVATIVE_MAX_DIMENSION (4096).' })),

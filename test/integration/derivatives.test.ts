@@ -170,3 +170,18 @@ describe('image derivatives', () => {
     assert.equal(await transforms(), t0 + 1);
   });
 });
+
+test('the OpenAPI document describes the derivative URL grammar on /images', async () => {
+  const server = await startServer();
+  try {
+    const doc = await json(await fetch(`${server.url}/openapi.json`));
+    const images = doc.paths['/images/{file}'].get;
+    const query = images.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+    assert.deepEqual(query, ['width', 'height', 'fit', 'format', 'quality', 'dpr', 'preset', 'enlarge', 'sig']);
+    assert.match(images.description, /canonical derivative URL/);
+    const videos = doc.paths['/videos/{file}'].get;
+    assert.ok(!(videos.parameters ?? []).some((p: { in: string }) => p.in === 'query'), 'videos take no derivative parameters');
+  } finally {
+    await server.close();
+  }
+});

@@ -6,7 +6,7 @@ import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
 import type { AssetRepository } from '../../meta/repository.js';
 import { fileUrl } from '../asset-json.js';
-import { DerivativeQuerySchema } from '../derivative-query.js';
+import { DERIVATIVE_DOC, DerivativeQuerySchema } from '../derivative-query.js';
 import type { DerivativeHandlers } from '../derivatives.js';
 import { findAsset } from './assets.js';
 
@@ -40,7 +40,8 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
       schema: {
         summary: `An ${noun}: \`{id}\` redirects (303) to its file URL; \`{id}.{ext}\` is the file itself`,
         description:
-          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.',
+          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.' +
+          (kind === 'image' ? DERIVATIVE_DOC : ''),
         tags: ['files'],
         params: Type.Object({ file: Type.String({ description: 'Asset id, or `{id}.{ext}` for the file itself' }) }),
         ...(kind === 'image' ? { querystring: DerivativeQuerySchema } : {}),
