@@ -128,6 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     presetsOnly: d.presetsOnly,
     publicUrl: currentPublicUrl,
   });
+  // Derivatives are stored write-behind: let the last ones land before the backends close.
+  app.addHook('onClose', async () => derivatives.drain());
   await app.register(fileRoutes, { repo: deps.repo, blobs: deps.blobs, publicUrl: currentPublicUrl, derivatives });
   return app;
 }

@@ -18,6 +18,10 @@ export const derivativeMetrics = {
     name: 'ams_derivative_coalesced_total',
     help: 'Derivative requests that waited for an identical transform already running (single flight).',
   }),
+  storeFailures: new Counter({
+    name: 'ams_derivative_store_failures_total',
+    help: 'Derivative writes that failed: nothing was cached, the next request computes again.',
+  }),
   seconds: new Histogram({
     name: 'ams_derivative_transform_seconds',
     help: 'Time to read the source and transform it.',

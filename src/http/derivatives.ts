@@ -124,10 +124,11 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
     reply.code(plan.status).headers(plan.headers);
     if (plan.status === 304 || !plan.body) return reply.send();
+    if (stored.bytes) return reply.send(plan.range ? stored.bytes.subarray(plan.range.start, plan.range.end + 1) : stored.bytes);
     return reply.send(await opts.blobs.get(stored.key, plan.range ?? undefined));
   }
 
-  return { redirect, file };
+  return { redirect, file, drain: () => opts.service.drain() };
 }
 
 export type DerivativeHandlers = ReturnType<typeof createDerivativeHandlers>;
