@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerServe } from './commands/serve.js';
 import { registerMigrateStorage } from './commands/migrate-storage.js';
 import { registerMigrate, registerMigrateDb } from './commands/migrate-db.js';
+import { registerSignUrl } from './commands/sign-url.js';
 
 /** `ams <command>`: each command lives in its own file under commands/ and registers itself here. */
 const program = new Command('ams')
@@ -12,6 +13,7 @@ registerServe(program);
 registerMigrateStorage(program);
 registerMigrate(program);
 registerMigrateDb(program);
+registerSignUrl(program);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`ams: ${(err as Error).message}\n`);

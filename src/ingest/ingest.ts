@@ -4,6 +4,7 @@ import type { BlobStore } from '../blob/store.js';
 import { errors } from '../errors.js';
 import type { AssetRecord, AssetRepository } from '../meta/repository.js';
 import type { MediaProbe } from '../media/probe.js';
+import { computePlaceholders } from '../media/placeholder.js';
 import { sniffMediaFormat } from '../media/sniff.js';
 import { safeFileName } from './name.js';
 import type { ReceivedFile } from './receive.js';
@@ -28,6 +29,8 @@ export class AssetIngest {
     const format = await sniffMediaFormat(received.path);
     if (!received.structure.ok) throw errors.corruptMedia(received.structure.reason);
     const probed = await this.deps.probe.probe(received.path, format);
+    // Before putFile: the store may move the temp file away.
+    const placeholders = await computePlaceholders(received.path, probed.mimeType);
 
     const id = randomUUID();
     const blobKey = originalKey(received.sha256);
@@ -46,6 +49,7 @@ export class AssetIngest {
       sha256: received.sha256,
       blobKey,
       createdAt: new Date(),
+      ...placeholders,
     };
     await this.deps.repo.insert(asset);
     return asset;
