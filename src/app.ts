@@ -15,6 +15,9 @@ import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { AssetIngest } from './ingest/ingest.js';
+import { DerivativeService } from './derivatives/service.js';
+import { createDerivativeHandlers } from './http/derivatives.js';
+import { ImageTransformer } from './media/transform.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
@@ -146,11 +149,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     inFlight,
     countBytes: (n: number) => metrics.uploadBytes.inc(n),
   });
+  const d = config.derivatives;
+  const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });
+  const derivatives = createDerivativeHandlers({
+    service: new DerivativeService(deps.blobs, transformer),
+    blobs: deps.blobs,
+    rules: { presets: d.presets, maxDimension: d.maxDimension },
+    signingKeys: d.signingKeys,
+    presetsOnly: d.presetsOnly,
+    publicUrl: currentPublicUrl,
+  });
+  // Derivatives are stored write-behind: let the last ones land before the backends close.
+  app.addHook('onClose', async () => derivatives.drain());
   await app.register(fileRoutes, {
     repo: deps.repo,
     blobs: deps.blobs,
     publicUrl: currentPublicUrl,
     directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
+    derivatives,
   });
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
   await app.register(consoleRoutes);

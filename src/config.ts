@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseDatabase, parseStorage, type DatabaseConfig, type StorageConfig } from './config-backends.js';
+import { parseVariantQuery } from './media/variant-spec.js';
 
 /**
  * The one place that reads the environment. `loadConfig` is pure: it validates every variable at
@@ -28,6 +29,18 @@ export interface Config {
   database: DatabaseConfig;
   /** Where the bytes live: the data directory (default) or an S3-compatible bucket. */
   storage: StorageConfig;
+  /** Image derivatives (resize / convert): guards, presets and the abuse guards. */
+  derivatives: {
+    concurrency: number;
+    queueLimit: number;
+    timeoutMs: number;
+    maxDimension: number;
+    /** name → query string, e.g. thumb → `width=240&height=240&fit=cover`. */
+    presets: Readonly<Record<string, string>>;
+    presetsOnly: boolean;
+    /** HMAC keys for signed derivative URLs; empty = unsigned URLs accepted. The first signs. */
+    signingKeys: readonly string[];
+  };
   /** Identity, idempotency, limits, CORS, life cycle (issue 5); parsed in one place below. */
   ops: OpsConfig;
 }
@@ -62,6 +75,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+const DEFAULT_PRESETS =
+  'thumb:width=240&height=240&fit=cover,card:width=600&height=600&fit=inside,zoom:width=2000&height=2000&fit=inside';
 
 /** Every setting, its default and what it is for; the README table is written from this list. */
 export const SETTINGS = {
@@ -101,6 +117,25 @@ export const SETTINGS = {
   AMS_S3_PUBLIC_URL: {
     default: '(presigned URLs)',
     doc: 'Public/CDN base URL of the bucket (prefix included in keys); redirects go there instead of to presigned URLs.',
+    },
+  AMS_DERIVATIVE_CONCURRENCY: { default: '(CPU cores)', doc: 'Image transforms running at once; each holds a decoded image.' },
+  AMS_DERIVATIVE_QUEUE: { default: '100', doc: 'Transforms waiting for a slot; past this, 503 with Retry-After.' },
+  AMS_DERIVATIVE_TIMEOUT_MS: {
+    default: '10000',
+    doc: 'Budget of one transform; past it 503 (nothing cached), or WebP instead of AVIF for format=auto.',
+  },
+  AMS_DERIVATIVE_MAX_DIMENSION: { default: '4096', doc: 'Largest width or height a derivative may have (after dpr).' },
+  AMS_DERIVATIVE_PRESETS: {
+    default: DEFAULT_PRESETS,
+    doc: 'Named parameter sets: `name:query` separated by commas, used as `?preset=name`.',
+  },
+  AMS_DERIVATIVE_PRESETS_ONLY: {
+    default: 'false',
+    doc: '`true`: only preset sizes (at dpr 1–4, any format) are computed, so nobody can ask for arbitrary sizes.',
+  },
+  AMS_SIGNING_KEYS: {
+    default: '(none)',
+    doc: 'Comma-separated HMAC keys (16+ characters); when set, derivative URLs need a valid `sig`. The first signs (`ams sign-url`); the others are still accepted, for rotation.',
   },
   AMS_JWT_JWKS_URL: { default: '', doc: 'Accept JWT bearer tokens signed by a key from this JWKS URL (RS/PS/ES/EdDSA only).' },
   AMS_JWT_PUBLIC_KEY: { default: '', doc: 'Or: accept JWTs signed by this PEM public key (SPKI; `\\n` may stand for newlines).' },
@@ -169,6 +204,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const logLevel = raw('AMS_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`AMS_LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
 
+  const maxDimension = int('AMS_DERIVATIVE_MAX_DIMENSION', 4096, 16, 16384);
+  const presets: Record<string, string> = {};
+  for (const entry of (raw('AMS_DERIVATIVE_PRESETS') ?? DEFAULT_PRESETS).split(',')) {
+    const [name = '', query = ''] = entry.trim().split(/:(.*)/s);
+    try {
+      if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new Error('a preset name is lowercase letters, digits, - or _');
+      // Checked with the same grammar the requests use, so a bad preset stops the start, not a request.
+      parseVariantQuery(Object.fromEntries(new URLSearchParams(query)), { presets: {}, maxDimension }, false);
+      presets[name] = query;
+    } catch (err) {
+      problems.push(`AMS_DERIVATIVE_PRESETS entry ${JSON.stringify(entry)}: ${(err as Error).message}`);
+    }
+  }
+  const presetsOnlyRaw = raw('AMS_DERIVATIVE_PRESETS_ONLY') ?? 'false';
+  if (!['true', 'false'].includes(presetsOnlyRaw)) problems.push('AMS_DERIVATIVE_PRESETS_ONLY: expected true or false');
+  const signingKeys = (raw('AMS_SIGNING_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (signingKeys.some((k) => k.length < 16)) problems.push('AMS_SIGNING_KEYS: every key must be at least 16 characters');
+
   const config: Config = {
     port,
     host,
@@ -182,6 +235,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     idleTimeoutMs: int('AMS_IDLE_TIMEOUT_MS', 30_000, 1000),
     database: parseDatabase(raw as (n: string) => string | undefined, dataDir, problems),
     storage: parseStorage(raw as (n: string) => string | undefined, int as (n: string, f: number, min: number, max?: number) => number, dataDir, problems),
+    derivatives: Object.freeze({
+      concurrency: int('AMS_DERIVATIVE_CONCURRENCY', os.availableParallelism(), 1, 1024),
+      queueLimit: int('AMS_DERIVATIVE_QUEUE', 100, 0),
+      timeoutMs: int('AMS_DERIVATIVE_TIMEOUT_MS', 10_000, 1),
+      maxDimension,
+      presets: Object.freeze(presets),
+      presetsOnly: presetsOnlyRaw === 'true',
+      signingKeys: Object.freeze(signingKeys),
+    }),
     ops: loadOpsConfig(raw, int, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);

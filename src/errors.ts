@@ -101,6 +101,26 @@ export const errors = {
     new AmsError('STORAGE_FULL', 507, 'File storage is full; try again after space is freed'),
   badCursor: () =>
     new AmsError('BAD_CURSOR', 400, 'The cursor is not one this server handed out; start again without a cursor'),
+  invalidParameter: (name: string, value: string, allowed: string) =>
+    new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}=${JSON.stringify(value)}; use ${allowed}`),
+  notTransformable: (mimeType: string, href: string) =>
+    new AmsError(
+      'NOT_TRANSFORMABLE',
+      400,
+      `${mimeType} images are stored as uploaded and cannot be resized or converted; request the original at ${href}`,
+    ),
+  derivativeTooLarge: (width: number, height: number, max: number) =>
+    new AmsError('DERIVATIVE_TOO_LARGE', 400, `The derivative would be ${width}x${height} pixels; ask for at most ${max} pixels a side`),
+  derivativesBusy: () =>
+    new AmsError('DERIVATIVES_BUSY', 503, 'Too many images are being resized right now; try again shortly', { 'retry-after': '2' }),
+  derivativeTimeout: () =>
+    new AmsError('DERIVATIVE_TIMEOUT', 503, 'Resizing this image took too long; try a smaller size or another format', {
+      'retry-after': '5',
+    }),
+  signatureInvalid: (why: string) =>
+    new AmsError('SIGNATURE_INVALID', 403, `${why}; derivative URLs must be signed (see \`ams sign-url\`)`),
+  presetRequired: (presets: string) =>
+    new AmsError('PRESET_REQUIRED', 400, `Only preset sizes are served here; use preset=${presets} (with format and dpr)`),
   databaseUnavailable: () =>
     new AmsError('DATABASE_UNAVAILABLE', 503, 'The metadata database is unavailable; try again shortly', {
       'retry-after': '5',

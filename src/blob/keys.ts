@@ -19,3 +19,16 @@ export function assertSafeKey(key: string): void {
     throw new Error(`unsafe blob key: ${JSON.stringify(key)}`);
   }
 }
+
+/**
+ * Key of a derivative: under its source's SHA-256 (so `ams gc` finds every derivative of a source by
+ * the prefix `derivatives/aa/bb/<sha256>/`), named by its canonical parameters (see variant-spec.ts).
+ * `width=240&height=240&fit=contain` becomes `width-240_height-240_fit-contain`; none becomes `full`.
+ */
+export function derivativeKey(sourceSha256: string, canonicalParams: string, ext: string): string {
+  if (!HEX64.test(sourceSha256)) throw new Error(`not a SHA-256 hex digest: ${sourceSha256}`);
+  const name = canonicalParams === '' ? 'full' : canonicalParams.replaceAll('=', '-').replaceAll('&', '_');
+  const key = `derivatives/${sourceSha256.slice(0, 2)}/${sourceSha256.slice(2, 4)}/${sourceSha256}/${name}.${ext}`;
+  assertSafeKey(key);
+  return key;
+}

@@ -8,6 +8,7 @@ import { registerUpload } from './commands/upload.js';
 import { registerVerify } from './commands/verify.js';
 import { registerMigrateStorage } from './commands/migrate-storage.js';
 import { registerMigrate, registerMigrateDb } from './commands/migrate-db.js';
+import { registerSignUrl } from './commands/sign-url.js';
 
 /** `ams <command>`: each command lives in its own file under commands/ and registers itself here. */
 const program = new Command('ams')
@@ -22,6 +23,7 @@ registerGc(program);
 registerMigrateStorage(program);
 registerMigrate(program);
 registerMigrateDb(program);
+registerSignUrl(program);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`ams: ${(err as Error).message}\n`);

@@ -4,6 +4,7 @@ import type { BlobStore } from '../blob/store.js';
 import { errors } from '../errors.js';
 import type { AssetRecord, AssetRepository } from '../meta/repository.js';
 import type { MediaProbe } from '../media/probe.js';
+import { computePlaceholders } from '../media/placeholder.js';
 import { sniffMediaFormat } from '../media/sniff.js';
 import { safeFileName } from './name.js';
 import type { ReceivedFile } from './receive.js';
@@ -39,6 +40,8 @@ export class AssetIngest {
     const format = await sniffMediaFormat(received.path);
     if (!received.structure.ok) throw errors.corruptMedia(received.structure.reason);
     const probed = await this.deps.probe.probe(received.path, format);
+    // Before putFile: the store may move the temp file away.
+    const placeholders = await computePlaceholders(received.path, probed.mimeType);
 
     observe('probe', since(t));
     const id = randomUUID();
@@ -59,6 +62,7 @@ export class AssetIngest {
       sha256: received.sha256,
       blobKey,
       createdAt: new Date(),
+      ...placeholders,
     };
     observe('store', since(t));
     t = process.hrtime.bigint();

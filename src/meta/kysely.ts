@@ -23,6 +23,8 @@ interface AssetsTable {
   sha256: string;
   blob_key: string;
   created_at: number | string;
+  thumbhash: string | null;
+  dominant_color: string | null;
 }
 interface Schema {
   assets: AssetsTable;
@@ -44,6 +46,8 @@ function toRecord(row: Selectable<AssetsTable>): AssetRecord {
     sha256: row.sha256,
     blobKey: row.blob_key,
     createdAt: new Date(Number(row.created_at)),
+    ...(row.thumbhash === null ? {} : { thumbhash: row.thumbhash }),
+    ...(row.dominant_color === null ? {} : { dominantColor: row.dominant_color }),
   };
 }
 
@@ -62,21 +66,7 @@ export class KyselyAssetRepository implements AssetRepository {
     return guard(async () => {
       await this.db
         .insertInto('assets')
-        .values({
-          id: a.id,
-          name: a.name,
-          kind: a.kind,
-          mime_type: a.mimeType,
-          ext: a.ext,
-          width: a.width,
-          height: a.height,
-          duration_ms: a.durationMs,
-          size_bytes: a.sizeBytes,
-          md5: a.md5,
-          sha256: a.sha256,
-          blob_key: a.blobKey,
-          created_at: a.createdAt.getTime(),
-        })
+        .values(toRow(a))
         .execute();
     });
   }
@@ -188,6 +178,8 @@ function toRow(a: AssetRecord) {
     sha256: a.sha256,
     blob_key: a.blobKey,
     created_at: a.createdAt.getTime(),
+    thumbhash: a.thumbhash ?? null,
+    dominant_color: a.dominantColor ?? null,
   };
 }
 

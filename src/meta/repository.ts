@@ -15,6 +15,9 @@ export interface AssetRecord {
   sha256: string;
   blobKey: string;
   createdAt: Date;
+  /** Image placeholders (media/placeholder.ts); absent when none could be computed. */
+  thumbhash?: string;
+  dominantColor?: string;
 }
 
 /** One page of the newest-first listing. */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as globalRegistry } from 'prom-client';
 
 /** Upload stages as the pipeline runs them; `hash` is the hashing share of `receive`. */
 export type UploadStage = 'receive' | 'hash' | 'probe' | 'store' | 'commit';
@@ -6,8 +6,8 @@ export type UploadStage = 'receive' | 'hash' | 'probe' | 'store' | 'commit';
 const LATENCY = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
- * One registry per app (tests run several apps in one process; a global registry would mix them).
- * Transform and cache metrics are defined here for the derivative code to observe.
+ * One registry per app (tests run several apps in one process; a global registry would mix them),
+ * merged with the default registry where the derivative metrics live.
  */
 export function createMetrics(uploadsInFlight: () => number) {
   const registry = new Registry();
@@ -35,19 +35,6 @@ export function createMetrics(uploadsInFlight: () => number) {
       buckets: LATENCY,
       registers: [registry],
     }),
-    transformSeconds: new Histogram({
-      name: 'ams_transform_duration_seconds',
-      help: 'Image transform durations by output format',
-      labelNames: ['format'] as const,
-      buckets: LATENCY,
-      registers: [registry],
-    }),
-    cacheRequests: new Counter({
-      name: 'ams_derivative_cache_total',
-      help: 'Derivative lookups by result (hit or miss)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
     inFlight: new Gauge({
       name: 'ams_uploads_in_flight',
       help: 'Uploads currently being received or committed',
@@ -58,7 +45,8 @@ export function createMetrics(uploadsInFlight: () => number) {
     }),
   };
   for (const stage of ['receive', 'hash', 'probe', 'store', 'commit'] as const) m.uploadStageSeconds.zero({ stage });
-  for (const result of ['hit', 'miss'] as const) m.cacheRequests.inc({ result }, 0);
-  return m;
+  // The derivative counters (transforms, cache hits, coalesced, durations) live on prom-client's
+  // default registry (src/derivatives/metrics.ts); one scrape shows both.
+  return { ...m, registry: Registry.merge([registry, globalRegistry]) };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

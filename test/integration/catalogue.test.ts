@@ -65,7 +65,7 @@ describe('GET /assets and DELETE /assets/{id}', () => {
     assert.match(video.md5Checksum, /^[0-9a-f]{32}$/);
     assert.ok(Math.abs(Date.parse(video.createdAt) - Date.now()) < 10 * 60_000, video.createdAt);
     assert.deepEqual(await json(await fetch(`${server.url}/assets/${video.id}`)), {
-      id: video.id, name: video.name, height: video.height, width: video.width, href: video.href, md5Checksum: video.md5Checksum, mimeType: video.mimeType,
+      id: video.id, name: video.name, height: video.height, width: video.width, href: video.href, md5Checksum: video.md5Checksum, mimeType: video.mimeType, durationMs: video.durationMs,
     });
   });
 

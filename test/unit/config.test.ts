@@ -33,6 +33,7 @@ test('defaults', () => {
     idleTimeoutMs: 30_000,
     database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
     storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
+    derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
     ops: {
       jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
       idempotencyTtlS: 86_400,

@@ -6,6 +6,8 @@ import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
 import type { AssetRepository } from '../../meta/repository.js';
 import { fileUrl } from '../asset-json.js';
+import { DERIVATIVE_DOC, DerivativeQuerySchema } from '../derivative-query.js';
+import type { DerivativeHandlers } from '../derivatives.js';
 import { findAsset } from './assets.js';
 import { directResponse } from './direct.js';
 
@@ -15,6 +17,8 @@ export interface FileRoutesOptions {
   publicUrl: () => string;
   /** Lifetime of presigned redirect targets (object storage); unused on disk. */
   directUrlTtlSeconds?: number;
+  /** Resize / convert on `/images` (a query, or another extension); absent = originals only. */
+  derivatives?: DerivativeHandlers;
 }
 
 /** Turns a delivery plan into a reply; the only place that opens the blob. */
@@ -39,9 +43,11 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
       schema: {
         summary: `An ${noun}: \`{id}\` redirects (303) to its file URL; \`{id}.{ext}\` is the file itself`,
         description:
-          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.',
+          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.' +
+          (kind === 'image' ? DERIVATIVE_DOC : ''),
         tags: ['files'],
         params: Type.Object({ file: Type.String({ description: 'Asset id, or `{id}.{ext}` for the file itself' }) }),
+        ...(kind === 'image' ? { querystring: DerivativeQuerySchema } : {}),
         response: {
           200: { description: 'The file (for `{id}.{ext}`)', type: 'string', format: 'binary' },
           206: { description: 'Part of the file (Range)', type: 'string', format: 'binary' },
@@ -61,6 +67,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
         if (dot === -1) {
           const asset = await findAsset(opts.repo, file);
           if (asset.kind !== kind) throw errors.wrongType();
+          if (opts.derivatives && kind === 'image' && request.url.includes('?')) return opts.derivatives.redirect(request, reply, asset);
           const ttl = opts.directUrlTtlSeconds ?? 3600;
           const direct = await opts.blobs.directUrl(asset.blobKey, ttl, directResponse(asset));
           // A presigned target expires: the redirect may be cached only for part of its lifetime.
@@ -68,6 +75,10 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           return reply.code(303).header('location', direct ?? fileUrl(opts.publicUrl(), asset)).send();
         }
         const asset = await findAsset(opts.repo, file.slice(0, dot));
+        const ext = file.slice(dot + 1).toLowerCase();
+        if (opts.derivatives && kind === 'image' && asset.kind === kind && request.url.includes('?')) {
+          return opts.derivatives.file(request, reply, asset, ext);
+        }
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
         const plan = planDelivery(
           {

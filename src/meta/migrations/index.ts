@@ -30,7 +30,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('assets').execute();
     },
   },
-  // Named 0003: 0002 belongs to another branch. Keys are scoped to the principal that sent them.
+  // Placeholders computed at upload (images); absent for videos, HEIC/BMP and older rows.
+  '0002_image_placeholders': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('assets').addColumn('thumbhash', 'varchar(64)').execute();
+      await db.schema.alterTable('assets').addColumn('dominant_color', 'varchar(7)').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('assets').dropColumn('dominant_color').execute();
+      await db.schema.alterTable('assets').dropColumn('thumbhash').execute();
+    },
+  },
+  // Idempotency-Key reservations; keys are scoped to the principal that sent them.
   '0003_idempotency_keys': {
     async up(db: Kysely<any>) {
       await db.schema

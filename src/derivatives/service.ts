@@ -1,0 +1,99 @@
+/**
+ * Derivatives as cached blobs: a derivative is computed once, stored under its source's hash and
+ * canonical parameters, then served like an original. Concurrent requests for the same missing
+ * derivative share one transform (single flight); a failed or timed-out transform stores nothing.
+ *
+ * The store is write-behind: the requests that waited for a transform are answered from its bytes
+ * in memory while the blob is written (a put fsyncs twice, which can cost as much as the transform).
+ * Until the put settles, new requests for the key join the in-memory result rather than re-compute.
+ */
+import { Readable } from 'node:stream';
+import { derivativeKey } from '../blob/keys.js';
+import type { BlobStore } from '../blob/store.js';
+import { BlobNotFound } from '../errors.js';
+import type { ImageTransformer } from '../media/transform.js';
+import { canonicalQuery, EXT_OF, MIME_OF, type Geometry, type OutputFormat } from '../media/variant-spec.js';
+import type { AssetRecord } from '../meta/repository.js';
+import { derivativeMetrics } from './metrics.js';
+
+export interface StoredDerivative {
+  key: string;
+  size: number;
+  contentType: string;
+  /** The bytes, when this request waited for the transform (the blob may still be being written). */
+  bytes?: Buffer;
+}
+
+export class DerivativeService {
+  private readonly inflight = new Map<string, Promise<StoredDerivative>>();
+  private readonly writes = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly transformer: ImageTransformer,
+  ) {}
+
+  /** The stored derivative, or the one just computed for it (at most one transform per key at a time). */
+  async ensure(asset: AssetRecord, g: Geometry, format: OutputFormat): Promise<StoredDerivative> {
+    const key = derivativeKey(asset.sha256, canonicalQuery(g, format), EXT_OF[format]);
+    const contentType = MIME_OF[format];
+    // Checked before the stat as well: while a blob is being written, its stat may still miss.
+    const before = this.inflight.get(key);
+    if (before) {
+      derivativeMetrics.coalesced.inc();
+      return before;
+    }
+    try {
+      const { size } = await this.blobs.stat(key);
+      derivativeMetrics.hits.inc();
+      return { key, size, contentType };
+    } catch (err) {
+      if (!(err instanceof BlobNotFound)) throw err;
+    }
+    const running = this.inflight.get(key);
+    if (running) {
+      derivativeMetrics.coalesced.inc();
+      return running;
+    }
+    const work = this.compute(asset, g, format, key);
+    this.inflight.set(key, work);
+    const write = work
+      .then(
+        // A failed put only loses the cache entry: the next request computes again.
+        (d) => this.blobs.put(key, Readable.from([d.bytes as Buffer]), { size: d.size, contentType }).catch(() => {
+          derivativeMetrics.storeFailures.inc();
+        }),
+        () => undefined, // a failed transform was reported to the requests that waited for it
+      )
+      .finally(() => {
+        this.inflight.delete(key);
+        this.writes.delete(write);
+      });
+    this.writes.add(write);
+    return work;
+  }
+
+  /** Waits for the blobs still being written (on shutdown, before the store goes away). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.writes]);
+  }
+
+  private async compute(asset: AssetRecord, g: Geometry, format: OutputFormat, key: string): Promise<StoredDerivative> {
+    const contentType = MIME_OF[format];
+    // Images are bounded by the pixel limit and transforms by the concurrency cap, so holding one
+    // source in memory per running transform is bounded too (and sharp decodes faster from memory).
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.blobs.get(asset.blobKey)) chunks.push(chunk as Buffer);
+    const end = derivativeMetrics.seconds.startTimer({ format });
+    try {
+      const result = await this.transformer.transform(Buffer.concat(chunks), g, format);
+      derivativeMetrics.transforms.inc({ format, outcome: 'ok' });
+      return { key, size: result.bytes.length, contentType, bytes: result.bytes };
+    } catch (err) {
+      derivativeMetrics.transforms.inc({ format, outcome: 'failed' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The derivative side of `/images/{id}?…` and `/images/{id}.{ext}?…` (any query string).
+ * `/images/{id}?…` answers 303 to the ONE canonical derivative URL; that URL serves the stored
+ * derivative exactly like an original (strong ETag, immutable caching, 304, Range).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BlobStore } from '../blob/store.js';
+import { planDelivery } from '../delivery/plan.js';
+import type { DerivativeService } from '../derivatives/service.js';
+import { matchesPreset, verifySignature, withSignature } from '../derivatives/signing.js';
+import { errors } from '../errors.js';
+import { TransformTimeout } from '../media/transform.js';
+import {
+  canonicalQuery,
+  defaultFormat,
+  entryQuery,
+  EXT_OF,
+  formatOfExt,
+  negotiateFormat,
+  parseVariantQuery,
+  type Geometry,
+  type OutputFormat,
+  type VariantRules,
+} from '../media/variant-spec.js';
+import type { AssetRecord } from '../meta/repository.js';
+import { fileUrl } from './asset-json.js';
+
+export interface DerivativeHttpOptions {
+  service: DerivativeService;
+  blobs: BlobStore;
+  rules: VariantRules;
+  /** HMAC keys: empty = unsigned URLs accepted; else the first signs and all verify. */
+  signingKeys: readonly string[];
+  presetsOnly: boolean;
+  publicUrl: () => string;
+}
+
+/** HEIC cannot be decoded here and prebuilt sharp cannot read BMP: both are store-only. */
+const STORE_ONLY = new Set(['image/heic', 'image/bmp']);
+
+export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
+  const { rules, signingKeys } = opts;
+
+  /** Parses, checks the source, the signature (over the canonical form) and the presets-only rule. */
+  function admit(asset: AssetRecord, request: FastifyRequest, path: string, format: OutputFormat | null) {
+    if (STORE_ONLY.has(asset.mimeType)) throw errors.notTransformable(asset.mimeType, fileUrl(opts.publicUrl(), asset));
+    const query = request.query as Record<string, unknown>;
+    const req = parseVariantQuery(query, rules);
+    if (format !== null && req.format !== null) throw errors.invalidParameter('format', req.format, 'the extension alone to choose the format');
+    verifySignature(signingKeys, path, format === null ? entryQuery(req, req.format) : canonicalQuery(req, format), req.sig);
+    if (opts.presetsOnly && !matchesPreset(req, rules)) throw errors.presetRequired(Object.keys(rules.presets).join('|'));
+    return req;
+  }
+
+  /** The canonical URL of a derivative; the original's own URL when nothing would change. */
+  function derivativeUrl(asset: AssetRecord, g: Geometry, format: OutputFormat, signed = true): string {
+    let query = canonicalQuery(g, format);
+    if (query === '' && EXT_OF[format] === asset.ext) return fileUrl(opts.publicUrl(), asset);
+    // A bare `{id}.{other ext}` stays 404 (published contract): a full-size conversion names its width.
+    if (query === '') query = `width=${asset.width}`;
+    return opts.publicUrl() + withSignature(signed ? signingKeys : [], `/images/${asset.id}.${EXT_OF[format]}`, query);
+  }
+
+  /** `GET /images/{id}?…` → 303 to the canonical derivative URL. */
+  async function redirect(request: FastifyRequest, reply: FastifyReply, asset: AssetRecord) {
+    const req = admit(asset, request, `/images/${asset.id}`, null);
+    if (req.format !== 'auto') {
+      const format = req.format ?? defaultFormat(asset.mimeType);
+      return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
+    }
+    reply.header('vary', 'Accept');
+    const options = negotiateFormat(request.headers.accept, asset.mimeType);
+    let chosen = options[0] as OutputFormat;
+    if (chosen === 'avif' && options.length > 1) {
+      // AVIF is the slow encoder: make it here, within the transform budget, and fall back to
+      // the next format the client accepts when the budget runs out.
+      try {
+        await opts.service.ensure(asset, req, 'avif');
+      } catch (err) {
+        if (!(err instanceof TransformTimeout)) throw err;
+        request.log.warn({ asset: asset.id }, 'AVIF derivative timed out; redirecting to the next format');
+        chosen = options[1] as OutputFormat;
+      }
+    }
+    return reply.code(303).header('location', derivativeUrl(asset, req, chosen)).send();
+  }
+
+  /** `GET /images/{id}.{ext}?…` → the derivative itself (redirected first when not canonical). */
+  async function file(request: FastifyRequest, reply: FastifyReply, asset: AssetRecord, ext: string) {
+    const format = formatOfExt(ext);
+    if (format === null) throw errors.notFound();
+    const path = `/images/${asset.id}.${ext}`;
+    const req = admit(asset, request, path, format);
+    // Canonical = the canonical query, then the signature (if any) last. Any key may have signed it.
+    const raw = request.url.slice(request.url.indexOf('?')).replace(/[?&]sig=[^&]*$/, '');
+    if (opts.publicUrl() + path + raw !== derivativeUrl(asset, req, format, false)) {
+      return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
+    }
+
+    let stored;
+    try {
+      stored = await opts.service.ensure(asset, req, format);
+    } catch (err) {
+      throw err instanceof TransformTimeout ? errors.derivativeTimeout() : err;
+    }
+    const base = asset.name.replace(/\.[^.]*$/, '');
+    const plan = planDelivery(
+      {
+        // A key names exactly one stored blob (puts never overwrite), so its hash is a strong validator.
+        etag: `"${createHash('sha256').update(stored.key).digest('hex').slice(0, 40)}"`,
+        size: stored.size,
+        contentType: stored.contentType,
+        lastModified: asset.createdAt,
+        fileName: `${base}.${EXT_OF[format]}`,
+      },
+      {
+        method: request.method,
+        range: request.headers.range,
+        ifNoneMatch: request.headers['if-none-match'],
+        ifRange: request.headers['if-range'] as string | undefined,
+      },
+    );
+    if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
+    reply.code(plan.status).headers(plan.headers);
+    if (plan.status === 304 || !plan.body) return reply.send();
+    if (stored.bytes) return reply.send(plan.range ? stored.bytes.subarray(plan.range.start, plan.range.end + 1) : stored.bytes);
+    return reply.send(await opts.blobs.get(stored.key, plan.range ?? undefined));
+  }
+
+  return { redirect, file, drain: () => opts.service.drain() };
+}
+
+export type DerivativeHandlers = ReturnType<typeof createDerivativeHandlers>;
