@@ -20,6 +20,11 @@ import { createDerivativeHandlers } from './http/derivatives.js';
 import { ImageTransformer } from './media/transform.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
+import type { IdempotencyStore } from './meta/idempotency.js';
+import { createJwtVerifier } from './http/jwt.js';
+import { registerCors, registerMetrics, registerUploadRateLimits } from './http/operations.js';
+import { InFlight } from './ops/in-flight.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -31,6 +36,14 @@ export interface AppDeps {
   /** Where uploads are received; must be on the blob store's filesystem for the fs backend. */
   tempDir: string;
   logger?: FastifyServerOptions['logger'];
+  /** Idempotency-Key storage; without it the header is ignored. */
+  idempotency?: IdempotencyStore;
+  /** Shared with the server so shutdown can wait for uploads to finish. */
+  inFlight?: InFlight;
+  metrics?: Metrics;
+  /** Set in cluster workers: /metrics then reports every worker, summed. */
+  clusterMetrics?: (registry: Metrics['registry']) => () => Promise<string>;
+  databaseProbe?: () => Promise<void>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -82,6 +95,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
   });
 
+  const inFlight = deps.inFlight ?? new InFlight();
+  const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
+  await registerCors(app, config.ops);
+  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
+  registerUploadRateLimits(app, config.ops);
+
   await app.register(multipart, {
     limits: {
       fileSize: config.maxUploadBytes,
@@ -109,10 +128,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024 });
+  await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
-  const requireToken = createTokenCheck(deps.tokens);
-  const ingest = new AssetIngest({ blobs: deps.blobs, repo: deps.repo, probe: deps.probe });
+  const requireToken = createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt));
+  const ingest = new AssetIngest({
+    blobs: deps.blobs,
+    repo: deps.repo,
+    probe: deps.probe,
+    observe: (stage, seconds) => metrics.uploadStageSeconds.observe({ stage }, seconds),
+  });
   await app.register(assetRoutes, {
     repo: deps.repo,
     ingest,
@@ -120,6 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tempDir: deps.tempDir,
     maxUploadBytes: config.maxUploadBytes,
     requireToken,
+    idempotency: deps.idempotency,
+    idempotencyTtlS: config.ops.idempotencyTtlS,
+    inFlight,
+    countBytes: (n: number) => metrics.uploadBytes.inc(n),
   });
   const d = config.derivatives;
   const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });

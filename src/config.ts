@@ -41,6 +41,30 @@ export interface Config {
     /** HMAC keys for signed derivative URLs; empty = unsigned URLs accepted. The first signs. */
     signingKeys: readonly string[];
   };
+  /** Identity, idempotency, limits, CORS, life cycle (issue 5); parsed in one place below. */
+  ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** JWT bearer tokens are accepted when a JWKS URL or a public key is set. */
+  jwt: {
+    jwksUrl: string | null;
+    publicKeyPem: string | null;
+    issuer: string | null;
+    audience: string | null;
+    clockSkewS: number;
+    requiredScope: string | null;
+  };
+  idempotencyTtlS: number;
+  /** Uploads per rate window; 0 disables that limit. */
+  uploadRatePerToken: number;
+  uploadRatePerIp: number;
+  rateWindowS: number;
+  /** Origins allowed to upload from a browser; GETs are open to every origin. */
+  corsUploadOrigins: readonly string[];
+  shutdownTimeoutMs: number;
+  workers: number;
+  gcGraceS: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +137,22 @@ export const SETTINGS = {
     default: '(none)',
     doc: 'Comma-separated HMAC keys (16+ characters); when set, derivative URLs need a valid `sig`. The first signs (`ams sign-url`); the others are still accepted, for rotation.',
   },
+  AMS_JWT_JWKS_URL: { default: '', doc: 'Accept JWT bearer tokens signed by a key from this JWKS URL (RS/PS/ES/EdDSA only).' },
+  AMS_JWT_PUBLIC_KEY: { default: '', doc: 'Or: accept JWTs signed by this PEM public key (SPKI; `\\n` may stand for newlines).' },
+  AMS_JWT_ISSUER: { default: '', doc: 'Required `iss` of JWTs; empty: not checked.' },
+  AMS_JWT_AUDIENCE: { default: '', doc: 'Required `aud` of JWTs; empty: not checked.' },
+  AMS_JWT_CLOCK_SKEW_S: { default: '30', doc: 'Tolerated clock difference when checking `exp`/`nbf`.' },
+  AMS_JWT_SCOPE: { default: '', doc: 'Scope a JWT must carry (in `scope` or `scp`) to upload, e.g. `assets:write`; empty: none.' },
+  AMS_IDEMPOTENCY_TTL_S: { default: '86400', doc: 'How long an Idempotency-Key is remembered.' },
+  AMS_UPLOAD_RATE_PER_TOKEN: { default: '600', doc: 'Uploads one token may start per window; 0 disables.' },
+  AMS_UPLOAD_RATE_PER_IP: { default: '600', doc: 'Uploads one client IP may start per window; 0 disables.' },
+  AMS_RATE_WINDOW_S: { default: '60', doc: 'Length of the upload rate-limit window (per process).' },
+  AMS_CORS_UPLOAD_ORIGINS: { default: '', doc: 'Comma-separated origins allowed to upload from a browser (GETs: any origin).' },
+  AMS_SHUTDOWN_TIMEOUT_MS: { default: '30000', doc: 'On SIGTERM, how long in-flight uploads may take to finish before they are aborted.' },
+  AMS_WORKERS: { default: '1', doc: 'Processes serving one port (node:cluster); `auto` = one per core.' },
+  AMS_URL: { default: 'http://localhost:8080', doc: '`ams upload`: the AMS server to upload to (or `--url`).' },
+  AMS_TOKEN: { default: '(from <data>/token)', doc: '`ams upload`: the bearer token to send (or `--token`).' },
+  AMS_GC_GRACE_S: { default: '86400', doc: '`ams gc` leaves unreferenced blobs younger than this (an upload may be committing).' },
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -204,7 +244,53 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       presetsOnly: presetsOnlyRaw === 'true',
       signingKeys: Object.freeze(signingKeys),
     }),
+    ops: loadOpsConfig(raw, int, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+type Raw = (name: keyof typeof SETTINGS) => string | undefined;
+type Int = (name: keyof typeof SETTINGS, fallback: number, min: number, max?: number) => number;
+
+function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
+  const jwksUrl = raw('AMS_JWT_JWKS_URL') ?? null;
+  if (jwksUrl !== null && !/^https?:\/\/\S+$/.test(jwksUrl)) {
+    problems.push(`AMS_JWT_JWKS_URL=${JSON.stringify(jwksUrl)}: expected an http(s) URL`);
+  }
+  const pem = raw('AMS_JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n') ?? null;
+  if (pem !== null && !pem.includes('-----BEGIN PUBLIC KEY-----')) {
+    problems.push('AMS_JWT_PUBLIC_KEY: expected a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  const origins = (raw('AMS_CORS_UPLOAD_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const o of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`AMS_CORS_UPLOAD_ORIGINS: ${JSON.stringify(o)} is not an origin like https://shop.example.com`);
+  }
+  const workersRaw = raw('AMS_WORKERS');
+  const cores = os.availableParallelism();
+  const workers = workersRaw === 'auto' ? cores : int('AMS_WORKERS', 1, 1, 1024);
+  return {
+    jwt: {
+      jwksUrl,
+      publicKeyPem: pem,
+      issuer: raw('AMS_JWT_ISSUER') ?? null,
+      audience: raw('AMS_JWT_AUDIENCE') ?? null,
+      clockSkewS: int('AMS_JWT_CLOCK_SKEW_S', 30, 0, 3600),
+      requiredScope: raw('AMS_JWT_SCOPE') ?? null,
+    },
+    idempotencyTtlS: int('AMS_IDEMPOTENCY_TTL_S', 86_400, 1),
+    uploadRatePerToken: int('AMS_UPLOAD_RATE_PER_TOKEN', 600, 0),
+    uploadRatePerIp: int('AMS_UPLOAD_RATE_PER_IP', 600, 0),
+    rateWindowS: int('AMS_RATE_WINDOW_S', 60, 1),
+    corsUploadOrigins: Object.freeze(origins),
+    shutdownTimeoutMs: int('AMS_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
+    workers,
+    gcGraceS: int('AMS_GC_GRACE_S', 86_400, 0),
+  };
+}
+
+/** What `ams upload` (an HTTP client) needs; the server's own settings do not apply to it. */
+export function loadClientConfig(env: Env = process.env): { url: string | null; token: string | null } {
+  const v = (name: 'AMS_URL' | 'AMS_TOKEN') => (env[name]?.trim() ? env[name]!.trim() : null);
+  return { url: v('AMS_URL'), token: v('AMS_TOKEN') };
 }

@@ -1,15 +1,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Kysely } from 'kysely';
 import type { AppDeps } from './app.js';
 import { openBlobStore } from './blob/open.js';
 import type { Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
 import { openRepository } from './meta/kysely.js';
 import { resolveTokens, type TokenSource } from './tokens.js';
+import { IdempotencyStore } from './meta/idempotency.js';
+import { sqliteFileProbe } from './meta/sqlite-probe.js';
 
 export interface Runtime {
   deps: AppDeps;
   tokenSource: TokenSource;
+  /** The query builder behind the repository, for maintenance commands (ams verify, ams gc). */
+  db: Kysely<any>;
   /** Releases the database and the probe; call after the server has closed. */
   close(): Promise<void>;
 }
@@ -26,12 +31,21 @@ async function sweepTempDir(tempDir: string): Promise<number> {
 }
 
 /** Opens every backend named by the configuration: the embedded defaults are SQLite and the local disk. */
-export async function createRuntime(config: Readonly<Config>): Promise<Runtime & { sweptTempFiles: number }> {
+export async function createRuntime(
+  config: Readonly<Config>,
+  // Cluster workers pass false: the primary swept before forking, and a sibling's upload may be in flight.
+  options: { sweepTemp?: boolean } = {},
+): Promise<Runtime & { sweptTempFiles: number }> {
   const tempDir = path.join(config.dataDir, 'tmp');
-  const sweptTempFiles = (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
+  const sweptTempFiles =
+    options.sweepTemp === false
+      ? (await fs.mkdir(tempDir, { recursive: true }), 0)
+      : (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const { database } = config;
   const repo = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  // The open SQLite connection keeps answering after its file is gone; /readyz reads the file itself.
+  const databaseProbe = database.kind === 'postgres' ? undefined : sqliteFileProbe(database.file);
   const store = openBlobStore(config.storage);
   const blobs = store.blobs;
   try {
@@ -43,8 +57,9 @@ export async function createRuntime(config: Readonly<Config>): Promise<Runtime &
   }
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
-    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir },
+    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db), databaseProbe },
     tokenSource,
+    db: repo.db,
     sweptTempFiles,
     async close() {
       await probe.close();

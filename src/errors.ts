@@ -62,6 +62,34 @@ export const errors = {
     new AmsError('UNAUTHORIZED', 401, `${why}; send 'Authorization: Bearer <token>' with a valid upload token`, {
       'www-authenticate': 'Bearer realm="ams"',
     }),
+  insufficientScope: (scope: string) =>
+    new AmsError('INSUFFICIENT_SCOPE', 403, `The token lacks the scope "${scope}"; ask for a token that grants it`, {
+      'www-authenticate': `Bearer realm="ams", error="insufficient_scope", scope="${scope}"`,
+    }),
+  identityUnavailable: () =>
+    new AmsError('IDENTITY_UNAVAILABLE', 503, "The identity provider's signing keys cannot be fetched; try again shortly", {
+      'retry-after': '5',
+    }),
+  idempotencyConflict: () =>
+    new AmsError(
+      'IDEMPOTENCY_KEY_REUSED',
+      422,
+      'This Idempotency-Key was already used for a different file; use a new key for a new upload',
+    ),
+  idempotencyInProgress: () =>
+    new AmsError('IDEMPOTENCY_KEY_IN_USE', 409, 'An upload with this Idempotency-Key is still in progress; retry after it completes', {
+      'retry-after': '1',
+    }),
+  badIdempotencyKey: () =>
+    new AmsError('BAD_IDEMPOTENCY_KEY', 400, 'Idempotency-Key must be 1 to 255 printable characters; send a unique key such as a UUID'),
+  badDigestHeader: (header: string) =>
+    new AmsError('BAD_DIGEST_HEADER', 400, `The ${header} header is malformed; send e.g. Repr-Digest: sha-256=:<base64>: or Content-MD5: <base64>`),
+  digestMismatch: (header: string) =>
+    new AmsError('DIGEST_MISMATCH', 400, `The file does not match its ${header}; it was damaged in transit or the digest is wrong, so send it again`),
+  rateLimited: (retryAfterS: number, per: string) =>
+    new AmsError('RATE_LIMITED', 429, `Too many uploads from this ${per}; retry after ${retryAfterS} s`, {
+      'retry-after': String(retryAfterS),
+    }),
   rangeNotSatisfiable: (size: number) =>
     new AmsError('RANGE_NOT_SATISFIABLE', 416, `The requested range is outside the file of ${size} bytes`, {
       'content-range': `bytes */${size}`,

@@ -1,35 +1,59 @@
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createRuntime } from './deps.js';
+import { runPrimary } from './ops/cluster.js';
+import { joinClusterMetrics } from './ops/cluster-metrics.js';
+import { InFlight } from './ops/in-flight.js';
+import { closeGracefully } from './ops/shutdown.js';
 
-/** Opens the backends, builds the app, listens; SIGTERM/SIGINT close it gracefully. */
+function printBanner(base: string, token: string, file: string | null): void {
+  process.stdout.write(
+    `\nAMS generated an upload token (kept in ${file ?? 'the data directory'}, shown only this once):\n\n  ${token}\n\n` +
+      `Upload a file with:\n\n  curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${base}/assets\n\n`,
+  );
+}
+
+/**
+ * Opens the backends, builds the app, listens; SIGTERM/SIGINT close it gracefully. With
+ * AMS_WORKERS > 1 this process becomes the cluster primary and each worker runs this again.
+ */
 export async function runServer(config: Readonly<Config>): Promise<void> {
-  const runtime = await createRuntime(config);
-  const app = await buildApp(runtime.deps);
+  if (config.ops.workers > 1 && cluster.isPrimary) {
+    return runPrimary(config, (base, token) => printBanner(base, token, null));
+  }
+  const runtime = await createRuntime(config, { sweepTemp: cluster.isPrimary });
+  const inFlight = new InFlight();
+  const clusterMetrics = cluster.isWorker ? joinClusterMetrics : undefined;
+  const app = await buildApp({ ...runtime.deps, inFlight, clusterMetrics });
   if (runtime.sweptTempFiles > 0) app.log.info({ count: runtime.sweptTempFiles }, 'removed stale temporary upload files');
 
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
+    app.log.info({ signal, uploads: inFlight.size, deadlineMs: config.ops.shutdownTimeoutMs }, 'shutting down');
+    await closeGracefully(app, inFlight, config.ops.shutdownTimeoutMs);
     await runtime.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const base = config.publicUrl ?? `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
   const { generated, file } = runtime.tokenSource;
-  if (generated !== null) {
-    process.stdout.write(
-      `\nAMS generated an upload token (kept in ${file}, shown only this once):\n\n  ${generated}\n\n` +
-        `Upload a file with:\n\n  curl -H "Authorization: Bearer ${generated}" -F "Filename=@photo.jpg" ${base}/assets\n\n`,
-    );
-  } else if (file !== null) {
-    app.log.info({ file }, 'using the upload token stored in the data directory');
-  }
+  let announced = false;
+  await app.listen({
+    port: config.port,
+    host: config.host,
+    // Printed here, just before the "Server listening" line, so whoever waits for that line
+    // (a supervisor, a test) already has the token banner. Called once per bound address.
+    listenTextResolver: (address) => {
+      if (generated !== null && !announced) {
+        announced = true;
+        printBanner(config.publicUrl ?? `http://localhost:${address.split(':').pop()}`, generated, file);
+      }
+      return `Server listening at ${address}`;
+    },
+  });
+  if (generated === null && file !== null) app.log.info({ file }, 'using the upload token stored in the data directory');
 }

@@ -25,7 +25,10 @@ export async function resolveTokens(configured: readonly string[], dataDir: stri
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const stored = (await fs.readFile(file, 'utf8')).trim();
-  if (stored.length < 16) throw new Error(`${file} holds no usable token; delete it to generate a new one`);
-  return { tokens: [stored], generated: null, file };
+  // One token per line: `ams token create` appends, so several clients can hold their own.
+  const stored = (await fs.readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (stored.length === 0 || stored.some((t) => t.length < 16)) {
+    throw new Error(`${file} holds no usable token; delete it to generate a new one`);
+  }
+  return { tokens: stored, generated: null, file };
 }

@@ -41,7 +41,13 @@ export class FsBlobStore implements BlobStore {
       try {
         await fs.link(file, target);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { created: false };
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          // Already stored, perhaps as an old orphan that `ams gc` is about to collect: refreshing
+          // its mtime puts it back inside gc's grace period until this upload's row is committed.
+          const now = new Date();
+          await fs.utimes(target, now, now).catch(() => {});
+          return { created: false };
+        }
         throw err;
       }
       // The new directory entry must survive a crash before the row that points at it is committed.

@@ -14,7 +14,11 @@ export class MemoryBlobStore implements BlobStore {
 
   async putFile(key: string, file: string): Promise<{ created: boolean }> {
     assertSafeKey(key);
-    if (this.blobs.has(key)) return { created: false };
+    const existing = this.blobs.get(key);
+    if (existing) {
+      existing.modifiedAt = new Date(); // as FsBlobStore: a re-put keeps the blob out of gc's reach
+      return { created: false };
+    }
     this.blobs.set(key, { bytes: await fs.readFile(file), modifiedAt: new Date() });
     return { created: true };
   }

@@ -1,23 +1,40 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
+import { looksLikeJwt, type JwtVerifier } from './jwt.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Who an authenticated request acts for (rate limits, idempotency keys are per principal). */
+const principals = new WeakMap<FastifyRequest, string>();
+export const principalOf = (request: FastifyRequest): string | undefined => principals.get(request);
+
 /**
- * Static bearer tokens. Comparison hashes both sides to equal length and checks every token
- * without stopping at the first match, so timing reveals neither a token's length nor which one.
+ * Static bearer tokens, and JWTs when a verifier is configured. Static comparison hashes both
+ * sides to equal length and checks every token without stopping at the first match, so timing
+ * reveals neither a token's length nor which one.
  */
-export function createTokenCheck(tokens: readonly string[]): (request: FastifyRequest) => void {
+export function createTokenCheck(
+  tokens: readonly string[],
+  jwt: JwtVerifier | null = null,
+): (request: FastifyRequest) => void | Promise<void> {
   const known = tokens.map(digest);
+  const staticCheck = (request: FastifyRequest, token: string) => {
+    const presented = digest(token);
+    let ok = false;
+    for (const k of known) ok = timingSafeEqual(k, presented) || ok;
+    if (!ok) throw errors.unauthorized('The token is not valid');
+    principals.set(request, `token:${presented.toString('hex').slice(0, 16)}`);
+  };
   return (request) => {
     const header = request.headers.authorization;
     if (header === undefined) throw errors.unauthorized('No token was sent');
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!m?.[1]) throw errors.unauthorized('The Authorization header is not a Bearer token');
-    const presented = digest(m[1]);
-    let ok = false;
-    for (const k of known) ok = timingSafeEqual(k, presented) || ok;
-    if (!ok) throw errors.unauthorized('The token is not valid');
+    const token = m[1];
+    if (jwt === null || !looksLikeJwt(token)) return staticCheck(request, token);
+    return jwt(token).then((payload) => {
+      principals.set(request, `jwt:${payload.iss ?? ''}:${payload.sub ?? digest(token).toString('hex').slice(0, 16)}`);
+    });
   };
 }

@@ -8,12 +8,17 @@ import { computePlaceholders } from '../media/placeholder.js';
 import { sniffMediaFormat } from '../media/sniff.js';
 import { safeFileName } from './name.js';
 import type { ReceivedFile } from './receive.js';
+import type { UploadStage } from '../ops/metrics.js';
 
 export interface IngestDeps {
   blobs: BlobStore;
   repo: AssetRepository;
   probe: MediaProbe;
+  /** Stage timings for metrics (issue 5). */
+  observe?: (stage: UploadStage, seconds: number) => void;
 }
+
+const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
 /**
  * Turns a received temp file into a stored asset: sniff → probe (header-first) → blob → row.
@@ -26,14 +31,22 @@ export class AssetIngest {
 
   async commit(received: ReceivedFile, clientName: string | undefined): Promise<AssetRecord> {
     if (received.size === 0) throw errors.noFile();
+    const observe = this.deps.observe ?? (() => {});
+    if (received.timing) {
+      observe('receive', received.timing.receiveSeconds);
+      observe('hash', received.timing.hashSeconds);
+    }
+    let t = process.hrtime.bigint();
     const format = await sniffMediaFormat(received.path);
     if (!received.structure.ok) throw errors.corruptMedia(received.structure.reason);
     const probed = await this.deps.probe.probe(received.path, format);
     // Before putFile: the store may move the temp file away.
     const placeholders = await computePlaceholders(received.path, probed.mimeType);
 
+    observe('probe', since(t));
     const id = randomUUID();
     const blobKey = originalKey(received.sha256);
+    t = process.hrtime.bigint();
     await this.deps.blobs.putFile(blobKey, received.path, { size: received.size, contentType: probed.mimeType });
     const asset: AssetRecord = {
       id,
@@ -51,7 +64,10 @@ export class AssetIngest {
       createdAt: new Date(),
       ...placeholders,
     };
+    observe('store', since(t));
+    t = process.hrtime.bigint();
     await this.deps.repo.insert(asset);
+    observe('commit', since(t));
     return asset;
   }
 }

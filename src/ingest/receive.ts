@@ -14,6 +14,8 @@ export interface ReceivedFile {
   md5: string;
   sha256: string;
   structure: StructureVerdict;
+  /** Where the receive time went (metrics); hashing is a share of receiving. */
+  timing?: { receiveSeconds: number; hashSeconds: number };
 }
 
 /**
@@ -27,11 +29,15 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
   const sha256 = createHash('sha256');
   const checker = createStructureChecker();
   let size = 0;
+  let hashNs = 0n;
+  const started = process.hrtime.bigint();
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       size += chunk.length;
+      const t = process.hrtime.bigint();
       md5.update(chunk);
       sha256.update(chunk);
+      hashNs += process.hrtime.bigint() - t;
       checker.update(chunk);
       done(null, chunk);
     },
@@ -41,7 +47,8 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
     const out = createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
     await pipeline(source, tap, out);
     const structure = await checker.finish({ path: file, size });
-    return { path: file, size, md5: md5.digest('hex'), sha256: sha256.digest('hex'), structure };
+    const timing = { receiveSeconds: Number(process.hrtime.bigint() - started) / 1e9, hashSeconds: Number(hashNs) / 1e9 };
+    return { path: file, size, md5: md5.digest('hex'), sha256: sha256.digest('hex'), structure, timing };
   } catch (err) {
     await fs.rm(file, { force: true });
     // A full or unwritable temp disk is the service's condition (507/503), not a client error or a 500.

@@ -60,7 +60,7 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export class KyselyAssetRepository implements AssetRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(readonly db: Kysely<Schema>) {}
 
   insert(a: AssetRecord): Promise<void> {
     return guard(async () => {

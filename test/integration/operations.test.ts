@@ -64,3 +64,30 @@ describe('health, readiness, OpenAPI and docs', () => {
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   });
 });
+
+describe('/readyz when the database file is unreadable', () => {
+  test('a damaged, then a missing SQLite file → 503 naming the database; restored → 200', async () => {
+    const server = await startServer();
+    const file = path.join(server.dataDir, 'ams.sqlite');
+    const saved = await fs.readFile(file);
+    try {
+      // Root can read any mode, so "unreadable" is made the way volumes really fail: bad or gone.
+      await fs.writeFile(file, Buffer.alloc(8192, 0x55));
+      let res = await fetch(`${server.url}/readyz`);
+      assert.equal(res.status, 503);
+      let body = await json(res);
+      assert.equal(body.checks.database.ok, false);
+      assert.match(body.checks.database.error, /ams\.sqlite cannot be read/);
+      assert.equal(body.checks.storage.ok, true);
+      await fs.rm(file);
+      res = await fetch(`${server.url}/readyz`);
+      assert.equal(res.status, 503);
+      body = await json(res);
+      assert.equal(body.checks.database.ok, false);
+    } finally {
+      await fs.writeFile(file, saved);
+    }
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    await server.close();
+  });
+});

@@ -34,6 +34,17 @@ test('defaults', () => {
     database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
     storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
     derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
+    ops: {
+      jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
+      idempotencyTtlS: 86_400,
+      uploadRatePerToken: 600,
+      uploadRatePerIp: 600,
+      rateWindowS: 60,
+      corsUploadOrigins: [],
+      shutdownTimeoutMs: 30_000,
+      workers: 1,
+      gcGraceS: 86_400,
+    },
   } satisfies Config);
 });
 
@@ -156,4 +167,32 @@ test('loadConfig does not modify the env it is given', () => {
   const before = { ...env };
   loadConfig(env, CWD);
   assert.deepEqual(env, before);
+});
+
+test('operations settings: parsed, and bad ones named', () => {
+  const ops = loadConfig(
+    {
+      AMS_WORKERS: 'auto',
+      AMS_JWT_JWKS_URL: 'https://idp.example.com/jwks.json',
+      AMS_JWT_SCOPE: 'assets:write',
+      AMS_CORS_UPLOAD_ORIGINS: 'https://a.example.com, http://b.example.com:8080',
+      AMS_UPLOAD_RATE_PER_IP: '0',
+    },
+    CWD,
+  ).ops;
+  assert.ok(ops.workers >= 1);
+  assert.equal(ops.jwt.jwksUrl, 'https://idp.example.com/jwks.json');
+  assert.equal(ops.jwt.requiredScope, 'assets:write');
+  assert.deepEqual(ops.corsUploadOrigins, ['https://a.example.com', 'http://b.example.com:8080']);
+  assert.equal(ops.uploadRatePerIp, 0);
+  const problems = problemsOf({
+    AMS_WORKERS: 'many',
+    AMS_JWT_JWKS_URL: 'ftp://x',
+    AMS_JWT_PUBLIC_KEY: 'not a key',
+    AMS_CORS_UPLOAD_ORIGINS: 'https://a.example.com/path',
+    AMS_SHUTDOWN_TIMEOUT_MS: '-1',
+  });
+  for (const name of ['AMS_WORKERS', 'AMS_JWT_JWKS_URL', 'AMS_JWT_PUBLIC_KEY', 'AMS_CORS_UPLOAD_ORIGINS', 'AMS_SHUTDOWN_TIMEOUT_MS']) {
+    assert.ok(problems.some((p) => p.startsWith(name)), name);
+  }
 });

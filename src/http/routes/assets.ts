@@ -6,6 +6,10 @@ import { UndoList } from '../../ingest/undo.js';
 import type { AssetRepository } from '../../meta/repository.js';
 import { toAssetJson } from '../asset-json.js';
 import { receiveSingleFile } from './upload.js';
+import type { IdempotencyStore } from '../../meta/idempotency.js';
+import { checkDigests } from '../digests.js';
+import type { InFlight } from '../../ops/in-flight.js';
+import { beginIdempotentUpload, checkIdempotencyKeyHeader } from '../idempotent.js';
 
 export interface AssetRoutesOptions {
   repo: AssetRepository;
@@ -13,7 +17,13 @@ export interface AssetRoutesOptions {
   publicUrl: () => string;
   tempDir: string;
   maxUploadBytes: number;
-  requireToken: (request: FastifyRequest) => void;
+  requireToken: (request: FastifyRequest) => void | Promise<void>;
+  /** Idempotency-Key support (issue 5); without a store the header is ignored. */
+  idempotency?: IdempotencyStore;
+  idempotencyTtlS?: number;
+  /** Counts this upload while it runs (graceful shutdown waits on it). */
+  inFlight?: InFlight;
+  countBytes?: (n: number) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -45,20 +55,37 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         security: [{ bearer: [] }],
         response: { 201: { $ref: 'UploadResult#' }, ...errorResponses },
       },
-      onRequest: async (request) => opts.requireToken(request),
+      onRequest: async (request) => {
+        await opts.requireToken(request);
+        checkIdempotencyKeyHeader(request);
+      },
     },
     async (request, reply) => {
       const undo = new UndoList();
+      opts.inFlight?.enter();
       try {
         const { received, filename } = await receiveSingleFile(request, opts.tempDir, opts.maxUploadBytes, undo);
-        const asset = await opts.ingest.commit(received, filename);
-        return reply
-          .code(201)
-          .header('location', `/assets/${asset.id}`)
-          .send({ ...toAssetJson(asset, opts.publicUrl()), success: true });
+        opts.countBytes?.(received.size);
+        checkDigests(request.headers, received);
+        const idem = await beginIdempotentUpload(opts.idempotency, opts.idempotencyTtlS ?? 86_400, request, received);
+        if (idem.replay !== undefined) {
+          const replay = idem.replay as { id: string };
+          return reply.code(201).header('location', `/assets/${replay.id}`).header('idempotent-replayed', 'true').send(replay);
+        }
+        let body;
+        try {
+          const asset = await opts.ingest.commit(received, filename);
+          body = { ...toAssetJson(asset, opts.publicUrl()), success: true };
+          await idem.finish(body);
+        } catch (err) {
+          await idem.abort().catch((e: unknown) => request.log.warn({ err: e }, 'idempotency key release failed'));
+          throw err;
+        }
+        return reply.code(201).header('location', `/assets/${body.id}`).send(body);
       } finally {
         // The temp file goes either way: on success its bytes are already linked into the store.
         await undo.run((err) => request.log.warn({ err }, 'upload cleanup failed'));
+        opts.inFlight?.leave();
       }
     },
   );

@@ -9,6 +9,8 @@ export interface HealthOptions {
   tempDir: string;
   /** Below this much free space in the temp directory the instance is not ready for uploads. */
   minFreeTempBytes: number;
+  /** A deeper database check than the pool's own (e.g. that the SQLite file is still readable). */
+  databaseProbe?: () => Promise<void>;
 }
 
 type Check = { name: string; run: () => Promise<void> };
@@ -27,7 +29,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
   app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'] } }, async () => ({ status: 'ok' }));
 
   const checks: Check[] = [
-    { name: 'database', run: () => opts.repo.check() },
+    { name: 'database', run: async () => (await opts.repo.check(), await opts.databaseProbe?.()) },
     { name: 'storage', run: () => opts.blobs.check() },
     {
       name: 'temp',

@@ -41,6 +41,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('assets').dropColumn('thumbhash').execute();
     },
   },
+  // Named 0003: 0002 belongs to another branch. Keys are scoped to the principal that sent them.
+  '0003_idempotency_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('key', 'varchar(400)', (c) => c.primaryKey())
+        .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
+        .addColumn('response', 'text')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('idempotency_keys_expires_at').on('idempotency_keys').column('expires_at').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('idempotency_keys').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,62 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { OpsConfig } from '../config.js';
+import { errors } from '../errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import { FixedWindowLimiter } from '../ops/rate-limit.js';
+import { principalOf } from './auth.js';
+
+const isUpload = (request: FastifyRequest) => request.method === 'POST' && request.routeOptions.url === '/assets';
+
+/** Request metrics and `/metrics` (Prometheus text). */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterText?: () => Promise<string>): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'] } }, async (_req, reply) => {
+    const text = clusterText ? await clusterText() : await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+}
+
+/**
+ * Upload rate limits: per client IP before authentication (so guessing tokens is throttled too),
+ * then per principal once the token is known.
+ */
+export function registerUploadRateLimits(app: FastifyInstance, ops: OpsConfig): void {
+  const perIp = new FixedWindowLimiter(ops.uploadRatePerIp, ops.rateWindowS * 1000);
+  const perToken = new FixedWindowLimiter(ops.uploadRatePerToken, ops.rateWindowS * 1000);
+  app.addHook('onRequest', async (request) => {
+    if (!isUpload(request)) return;
+    const wait = perIp.take(request.ip);
+    if (wait !== null) throw errors.rateLimited(wait, 'IP address');
+  });
+  app.addHook('preHandler', async (request) => {
+    if (!isUpload(request)) return;
+    const wait = perToken.take(principalOf(request) ?? 'anonymous');
+    if (wait !== null) throw errors.rateLimited(wait, 'token');
+  });
+}
+
+/** GETs are usable from any origin; uploads only from the configured origins. */
+export async function registerCors(app: FastifyInstance, ops: OpsConfig): Promise<void> {
+  const uploadOrigins = new Set(ops.corsUploadOrigins);
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const wanted = request.method === 'OPTIONS' ? request.headers['access-control-request-method'] : request.method;
+      const readOnly = wanted === 'GET' || wanted === 'HEAD';
+      if (readOnly) return callback(null, { origin: '*', exposedHeaders: ['x-request-id', 'etag', 'content-range'] });
+      const allowed = typeof origin === 'string' && uploadOrigins.has(origin);
+      callback(null, {
+        origin: allowed ? origin : false,
+        methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+        allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'content-md5', 'repr-digest', 'content-digest', 'x-request-id'],
+        exposedHeaders: ['x-request-id', 'location', 'retry-after'],
+        maxAge: 600,
+      });
+    },
+  });
+}

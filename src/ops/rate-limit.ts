@@ -1,0 +1,30 @@
+/**
+ * Fixed-window counters, in memory, per process. Enough to stop one runaway client; with
+ * AMS_WORKERS=N each worker counts on its own, so the effective limit is up to N times higher.
+ * (A shared limit would need Redis; that is a later step.)
+ */
+export class FixedWindowLimiter {
+  private windowStart = 0;
+  private counts = new Map<string, number>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** null when allowed; otherwise the whole seconds until the window resets (for Retry-After). */
+  take(key: string): number | null {
+    if (this.limit <= 0) return null;
+    const t = this.now();
+    if (t - this.windowStart >= this.windowMs) {
+      // Dropping every counter at the window edge bounds memory by the keys seen in one window.
+      this.windowStart = t - (t % this.windowMs);
+      this.counts.clear();
+    }
+    const used = this.counts.get(key) ?? 0;
+    if (used >= this.limit) return Math.max(1, Math.ceil((this.windowStart + this.windowMs - t) / 1000));
+    this.counts.set(key, used + 1);
+    return null;
+  }
+}

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled service and CLI, run as an operator runs them. */
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `node dist/main.js` and resolves once `listenLines` "Server listening" lines were logged. */
+export async function startProcess(env: Record<string, string>, listenLines = 1): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', AMS_HOST: '127.0.0.1', AMS_PORT: '0', AMS_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not listening within 20 s:\n${out}`));
+    }, 20_000);
+    const onData = () => {
+      const all = [...out.matchAll(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/g)];
+      if (all.length >= listenLines && all[0]?.[1]) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(all[0][1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${out}`));
+    });
+  });
+  return { child, url, output: () => out, exited };
+}
+
+/** Polls `ready` every 50 ms, at most `ms`; the loop is bounded so a broken test fails instead of hanging. */
+export async function waitFor(ready: () => Promise<boolean> | boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  for (let waited = 0; waited < ms; waited += 50) {
+    if (await ready()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A POST on its own connection (no keep-alive), so cluster workers each get a fresh one. */
+export function postOnce(url: string, body: Buffer, headers: Record<string, string>): { req: http.ClientRequest; response: Promise<{ status: number; text: string }> } {
+  const req = http.request(`${url}/assets`, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(body.length) } });
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.once('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.once('error', reject);
+  });
+  return { req, response };
+}

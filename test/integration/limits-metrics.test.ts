@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
+
+describe('upload rate limits', () => {
+  test('per token: the 3rd upload in the window → 429 with Retry-After; GETs are not limited', async () => {
+    const server = await startServer({ AMS_UPLOAD_RATE_PER_TOKEN: '2', AMS_RATE_WINDOW_S: '3600' });
+    try {
+      const photo = await fixture('photo.jpg');
+      assert.equal((await upload(server, photo)).status, 201);
+      assert.equal((await upload(server, photo)).status, 201);
+      const stored = await server.storedFiles();
+      const res = await upload(server, photo);
+      assert.equal(res.status, 429);
+      const retryAfter = Number(res.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 3600, `Retry-After ${retryAfter}`);
+      const body = await json(res);
+      assert.equal(body.code, 'RATE_LIMITED');
+      assert.match(body.message, /token; retry after \d+ s/);
+      assert.deepEqual(await server.storedFiles(), stored, 'a limited upload stores nothing');
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('per IP: counted before authentication, so bad tokens are throttled too', async () => {
+    const server = await startServer({ AMS_UPLOAD_RATE_PER_IP: '1', AMS_RATE_WINDOW_S: '3600' });
+    try {
+      const photo = await fixture('photo.jpg');
+      assert.equal((await upload(server, photo, { token: 'wrong-token-0123456789' })).status, 401);
+      const res = await upload(server, photo);
+      assert.equal(res.status, 429);
+      assert.match((await json(res)).message, /IP address/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('/metrics and CORS', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ AMS_CORS_UPLOAD_ORIGINS: 'https://admin.example.test' });
+  });
+  after(() => server.close());
+
+  test('Prometheus text: requests by route and status, upload bytes and stages, in-flight uploads', async () => {
+    const photo = await fixture('photo.jpg');
+    const created = await json(await upload(server, photo));
+    await fetch(`${server.url}/assets/${created.id}`);
+    await fetch(`${server.url}/assets/00000000-0000-0000-0000-000000000000`);
+    const res = await fetch(`${server.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    assert.match(text, /ams_http_requests_total\{method="POST",route="\/assets",status="201"\} 1/);
+    assert.match(text, /ams_http_requests_total\{method="GET",route="\/assets\/:assetId",status="200"\} 1/);
+    assert.match(text, /ams_http_requests_total\{method="GET",route="\/assets\/:assetId",status="404"\} 1/);
+    assert.match(text, /ams_http_request_duration_seconds_count\{method="POST",route="\/assets",status="201"\} 1/);
+    assert.match(text, new RegExp(`ams_upload_bytes_total ${photo.length}\\b`));
+    for (const stage of ['receive', 'hash', 'probe', 'store', 'commit']) {
+      assert.match(text, new RegExp(`ams_upload_stage_duration_seconds_count\\{stage="${stage}"\\} 1`), stage);
+    }
+    // The upload leaves the count after its cleanup, which may finish just after its 201 is sent.
+    assert.match(text, /\nams_uploads_in_flight [01]\n/);
+    assert.match(text, /ams_transform_duration_seconds/);
+    assert.match(text, /ams_derivative_cache_total\{result="hit"\} 0/);
+  });
+
+  test('GETs are open to any origin; uploads only from configured origins', async () => {
+    const get = await fetch(`${server.url}/healthz`, { headers: { origin: 'https://any.example.test' } });
+    assert.equal(get.headers.get('access-control-allow-origin'), '*');
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/assets`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,idempotency-key' },
+      });
+    const allowed = await preflight('https://admin.example.test');
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://admin.example.test');
+    assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /idempotency-key/);
+    const other = await preflight('https://evil.example.test');
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+});
