@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { StorageUnavailable } from '../errors.js';
 import { createStructureChecker, type StructureVerdict } from '../media/structure/index.js';
 
 /** An upload received into a local temporary file, with what was learnt in the same pass. */
@@ -43,6 +44,19 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
     return { path: file, size, md5: md5.digest('hex'), sha256: sha256.digest('hex'), structure };
   } catch (err) {
     await fs.rm(file, { force: true });
-    throw err;
+    throw tempFileError(err);
   }
+}
+
+/**
+ * The temp directory is where a full or unwritable disk shows first: say so (507 / 503) instead of
+ * a bare errno (500). Errors of the client's stream (aborts) have no such codes and pass through.
+ */
+function tempFileError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageUnavailable('no space left for temporary uploads', true, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EIO' || code === 'ENOENT') {
+    return new StorageUnavailable(`temporary upload directory unusable (${code})`, false, { cause: err });
+  }
+  return err;
 }
