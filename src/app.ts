@@ -12,6 +12,7 @@ import { createErrorHandler } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
+import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
 import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  enforceRequestDeadline(app, config.requestTimeoutMs);
   // Without AMS_PUBLIC_URL the base is this server's own port, known once it listens (it may be 0 = any).
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   app.addHook('onListen', async () => {
