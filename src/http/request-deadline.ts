@@ -12,7 +12,9 @@ export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
   if (ms <= 0) return;
   app.addHook('onRequest', async (request) => {
     const raw = request.raw;
-    if (raw.complete) return;
+    // Only requests that carry a body can trickle; GETs cost nothing here.
+    const hasBody = (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0') || raw.headers['transfer-encoding'] !== undefined;
+    if (!hasBody || raw.complete) return;
     const socket = raw.socket;
     const timer = setTimeout(() => {
       if (raw.complete || socket.destroyed) return;
@@ -29,7 +31,11 @@ export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
       socket.destroy();
     }, ms);
     timer.unref();
-    const clear = () => clearTimeout(timer);
+    // The socket outlives the request (keep-alive): its listener must go with the request.
+    const clear = () => {
+      clearTimeout(timer);
+      socket.off('close', clear);
+    };
     raw.once('end', clear);
     raw.once('close', clear);
     socket.once('close', clear);
