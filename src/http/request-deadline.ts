@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { errors } from '../errors.js';
 
 /**
  * Enforces AMS_REQUEST_TIMEOUT_MS on request bodies ourselves. Node's own `requestTimeout` did not
@@ -10,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
  */
 export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
   if (ms <= 0) return;
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const raw = request.raw;
     // Only requests that carry a body can trickle; GETs cost nothing here.
     const hasBody = (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0') || raw.headers['transfer-encoding'] !== undefined;
@@ -19,13 +20,10 @@ export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
     const timer = setTimeout(() => {
       if (raw.complete || socket.destroyed) return;
       request.log.info({ ms }, 'request body not received within the deadline; closing the connection');
-      if (socket.bytesWritten === 0 && socket.writable) {
-        const body = JSON.stringify({
-          statusCode: 408,
-          error: 'Request Timeout',
-          code: 'REQUEST_TIMEOUT',
-          message: `The request was not received within ${ms} ms; send it again over a faster connection`,
-        });
+      if (!reply.raw.headersSent && socket.writable) {
+        // Written raw: the route is still waiting for the body, so Fastify's reply is not ours to use.
+        const e = errors.requestTimeout(ms);
+        const body = JSON.stringify({ statusCode: e.status, error: 'Request Timeout', code: e.code, message: e.message });
         socket.write(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       }
       socket.destroy();
