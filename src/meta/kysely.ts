@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type Selectable } from 'kysely';
 import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
+import { cachePreparedStatements } from './statement-cache.js';
 import type { AssetRecord, AssetRepository } from './repository.js';
 
 interface AssetsTable {
@@ -147,6 +148,7 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
         sqlite.pragma('journal_mode = WAL');
         sqlite.pragma('synchronous = FULL');
         sqlite.pragma('busy_timeout = 5000');
+        cachePreparedStatements(sqlite);
         return sqlite;
       },
     }),
