@@ -22,6 +22,7 @@ ensureWrk();
 // All threads of the load generator (autocannon, sharp's pool) on the other core than the servers.
 if (PINNED) execFileSync('taskset', ['-a', '-cp', LOADGEN_CORE, String(process.pid)], { stdio: 'ignore' });
 
+const loadBefore = os.loadavg();
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-bench-'));
 const media = await prepareMedia(path.join(os.tmpdir(), 'ams-bench-media'), path.join(ROOT, 'test/fixtures/media'));
 const notes: string[] = [];
@@ -43,7 +44,7 @@ try {
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = [
-  `Run ${new Date().toISOString()} on ${os.cpus().length}× ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}, Node ${process.version}; load average before the run: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+  `Run ${new Date().toISOString()} on ${os.cpus().length}× ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}, Node ${process.version}; load average before the run: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
   PINNED ? `Servers pinned to core ${SERVER_CORE}, load generators (wrk for GETs, autocannon for W1 uploads, node:http for the 20 MB file and W5) to core ${LOADGEN_CORE} (taskset).` : 'Not pinned (fewer than 2 cores or no taskset).',
   `Each figure: median of 3 runs of ${process.env.BENCH_SECONDS ?? 5} s (min–max), after a warm-up run.`,
 ].join('\n');
