@@ -14,6 +14,7 @@ import { catalogueRoutes } from './http/routes/catalogue.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
+import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
 import { DerivativeService } from './derivatives/service.js';
 import { createDerivativeHandlers } from './http/derivatives.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  enforceRequestDeadline(app, config.requestTimeoutMs);
   // Without AMS_PUBLIC_URL the base is this server's own port, known once it listens (it may be 0 = any).
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   app.addHook('onListen', async () => {

@@ -95,6 +95,8 @@ export const errors = {
       'content-range': `bytes */${size}`,
     }),
   uploadAborted: () => new AmsError('UPLOAD_ABORTED', 400, 'The upload was interrupted; send the whole file again'),
+  requestTimeout: (ms: number) =>
+    new AmsError('REQUEST_TIMEOUT', 408, `The request was not received within ${ms} ms; send it again over a faster connection`),
   storageUnavailable: () =>
     new AmsError('STORAGE_UNAVAILABLE', 503, 'File storage is unavailable; try again shortly', { 'retry-after': '5' }),
   storageFull: () =>

@@ -7,6 +7,7 @@ import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
 import { decodeCursor, encodeCursor, likeContains } from './cursor.js';
 import { createPostgresDb, redactUrl } from './postgres.js';
+import { cachePreparedStatements } from './statement-cache.js';
 import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
 
 interface AssetsTable {
@@ -216,6 +217,7 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
         sqlite.pragma('journal_mode = WAL');
         sqlite.pragma('synchronous = FULL');
         sqlite.pragma('busy_timeout = 5000');
+        cachePreparedStatements(sqlite);
         return sqlite;
       },
     }),
