@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -62,7 +62,9 @@ export class FsBlobStore implements BlobStore {
     const staging = path.join(this.stagingDir, `${randomUUID()}.part`);
     try {
       await fs.mkdir(this.stagingDir, { recursive: true });
-      const out = createWriteStream(staging, { flags: 'wx' });
+      // Opened before piping: a lazily opened stream could create the file after a failed
+      // pipeline's cleanup below had already run, leaving a stray .part behind.
+      const out = (await fs.open(staging, 'wx')).createWriteStream();
       await pipeline(body, out);
       const handle = await fs.open(staging, 'r');
       try {
