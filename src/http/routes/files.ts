@@ -14,7 +14,7 @@ export interface FileRoutesOptions {
   repo: AssetRepository;
   blobs: BlobStore;
   publicUrl: () => string;
-  /** Resize / convert on `/images` (a query, or another extension); absent = originals only. */
+  /** Resize / convert on `/images` (any query string); absent = originals only. */
   derivatives?: DerivativeHandlers;
 }
 
