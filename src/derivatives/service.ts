@@ -33,9 +33,14 @@ export class DerivativeService {
     private readonly transformer: ImageTransformer,
   ) {}
 
+  /** Where the derivative lives (or will): known before any work, so validators need no blob. */
+  keyOf(asset: AssetRecord, g: Geometry, format: OutputFormat): string {
+    return derivativeKey(asset.sha256, canonicalQuery(g, format), EXT_OF[format]);
+  }
+
   /** The stored derivative, or the one just computed for it (at most one transform per key at a time). */
   async ensure(asset: AssetRecord, g: Geometry, format: OutputFormat): Promise<StoredDerivative> {
-    const key = derivativeKey(asset.sha256, canonicalQuery(g, format), EXT_OF[format]);
+    const key = this.keyOf(asset, g, format);
     const contentType = MIME_OF[format];
     // Checked before the stat as well: while a blob is being written, its stat may still miss.
     const before = this.inflight.get(key);

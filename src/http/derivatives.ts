@@ -98,6 +98,13 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
       return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
     }
 
+    // A key names exactly one stored blob (puts never overwrite), so its hash is a strong validator,
+    // known before the derivative exists: a revalidation never costs a transform.
+    const etag = `"${createHash('sha256').update(opts.service.keyOf(asset, req, format)).digest('hex').slice(0, 40)}"`;
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => ['*', etag, `W/${etag}`].includes(t.trim()))) {
+      return reply.code(304).headers({ etag, 'cache-control': 'public, max-age=31536000, immutable' }).send();
+    }
     let stored;
     try {
       stored = await opts.service.ensure(asset, req, format);
@@ -107,8 +114,7 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     const base = asset.name.replace(/\.[^.]*$/, '');
     const plan = planDelivery(
       {
-        // A key names exactly one stored blob (puts never overwrite), so its hash is a strong validator.
-        etag: `"${createHash('sha256').update(stored.key).digest('hex').slice(0, 40)}"`,
+        etag,
         size: stored.size,
         contentType: stored.contentType,
         lastModified: asset.createdAt,

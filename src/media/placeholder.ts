@@ -50,7 +50,7 @@ export async function computePlaceholders(path: string, mimeType: string): Promi
   try {
     const { data, info } = await sharp(path, { limitInputPixels: false, failOn: 'none' })
       .autoOrient()
-      .resize(100, 100, { fit: 'inside' })
+      .resize(100, 100, { fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
       .ensureAlpha()
       .raw()

@@ -173,6 +173,22 @@ describe('image derivatives', () => {
     assert.equal((await head.arrayBuffer()).byteLength, 0);
   });
 
+  test('a revalidation (If-None-Match) of a derivative not in the store answers 304 without a transform', async () => {
+    const url = `${server.url}/images/${photo}.png?width=55`;
+    const etag = (await fetch(url, { method: 'HEAD' })).headers.get('etag') ?? '';
+    const t0 = await transforms();
+    const other = await startServer(); // a fresh store: the same source has no derivative there yet
+    try {
+      const id = (await json(await upload(other, await fixture('photo.jpg'), { filename: 'shoe.jpg' }))).id;
+      const res = await fetch(`${other.url}/images/${id}.png?width=55`, { headers: { 'if-none-match': etag } });
+      assert.equal(res.status, 304);
+      assert.equal(res.headers.get('etag'), etag, 'the ETag depends on the source and parameters only');
+      assert.equal(await transforms(), t0);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('20 concurrent identical requests run one transform and get identical bytes', async () => {
     const t0 = await transforms();
     const responses = await Promise.all(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AmsError } from '../../src/errors.js';
 import { matchesPreset, signPath, verifySignature, withSignature } from '../../src/derivatives/signing.js';
+import { dominantColor } from '../../src/media/placeholder.js';
 import {
   canonicalQuery,
   defaultFormat,
@@ -132,4 +133,12 @@ test('presets-only: a preset at dpr 1–4 passes, any other size does not', () =
   assert.ok(!matchesPreset(g('width=240&height=240&fit=fill'), rules));
   assert.ok(!matchesPreset(g('width=600'), rules), 'card has its own quality');
   assert.ok(matchesPreset(g('preset=card'), rules));
+});
+
+test('dominant colour: the most common 16-level bin wins, transparent pixels do not count', () => {
+  const px = (r: number, g: number, b: number, a = 255) => [r, g, b, a];
+  const image = (pixels: number[][]) => Uint8Array.from(pixels.flat());
+  assert.equal(dominantColor(image([px(200, 20, 10), px(202, 24, 12), px(0, 0, 255)])), '#c9160b');
+  assert.equal(dominantColor(image([px(0, 0, 0, 0), px(0, 0, 0, 0), px(10, 250, 10)])), '#0afa0a');
+  assert.equal(dominantColor(image([px(255, 255, 255)])), '#ffffff');
 });

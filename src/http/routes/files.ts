@@ -17,7 +17,7 @@ export interface FileRoutesOptions {
   publicUrl: () => string;
   /** Lifetime of presigned redirect targets (object storage); unused on disk. */
   directUrlTtlSeconds?: number;
-  /** Resize / convert on `/images` (a query, or another extension); absent = originals only. */
+  /** Resize / convert on `/images` (any query string); absent = originals only. */
   derivatives?: DerivativeHandlers;
 }
 
