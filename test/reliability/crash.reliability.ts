@@ -3,9 +3,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { fetchBytes, filesUnder, md5, noiseJpeg, orphanBlobs, rawUpload, rows, sha256, spawnServer, withComment } from './harness.js';
 
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-crash-'));
 after(() => fs.rm(dataDir, { recursive: true, force: true }));
 
@@ -57,11 +60,23 @@ test('kill -9 during 20 concurrent uploads: every 201 survives intact, nothing h
     t.diagnostic(`${all.length - created.size} rows committed without their 201 reaching the client (intact)`);
     assert.deepEqual(await filesUnder(path.join(dataDir, 'tmp')), [], 'no temp file survives the restart');
 
-    // TODO(ams gc): once `ams gc` is merged, run it here against dataDir and assert
-    // orphanBlobs(dataDir) is empty. Until then an orphan (blob linked, row not committed) is only reported.
-    const orphans = await orphanBlobs(dataDir);
-    t.diagnostic(`orphan blobs after the crash (for ams gc): ${orphans.length}`);
-    assert.ok(orphans.length <= files.length - created.size);
+    // What the crash left half-made (a blob linked, its row never committed) is `ams gc`'s to remove.
+    const before = await orphanBlobs(dataDir);
+    t.diagnostic(`orphan blobs after the crash: ${before.length}`);
+    assert.ok(before.length <= files.length - created.size);
+    const gc = spawnSync(process.execPath, [CLI, 'gc'], {
+      env: { PATH: process.env.PATH ?? '', AMS_DATA_DIR: dataDir, AMS_GC_GRACE_S: '0', AMS_LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(gc.status, 0, `ams gc failed:\n${gc.stdout}\n${gc.stderr}`);
+    assert.deepEqual(await orphanBlobs(dataDir), [], 'after ams gc no orphan blob remains');
+    assert.deepEqual(await filesUnder(path.join(dataDir, 'tmp')), [], 'nor any temp file');
+    for (const [id, bytes] of created) {
+      const served = await fetchBytes(`${restarted.url}/images/${id}.jpg`);
+      assert.equal(served.status, 200);
+      assert.equal(md5(served.bytes), md5(bytes), `asset ${id} is still intact after ams gc`);
+    }
   } finally {
     await restarted.kill();
   }
