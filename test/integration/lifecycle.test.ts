@@ -1,56 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { startServiceProcess as start, type ServiceProcess } from '../helpers/process.js';
 import { fixture, json } from '../helpers/server.js';
 
 /** The compiled service, started as `npm start` starts it (node dist/main.js). */
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-}
-
-async function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', AMS_HOST: '127.0.0.1', AMS_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no listen line within 20 s:\n${out}`));
-    }, 20_000);
-    const onData = () => {
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolve(m[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, url, stdout: () => out };
-}
-
-async function stop(s: Started): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
-  s.child.kill('SIGTERM');
-  return exited;
-}
 
 function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -70,9 +29,9 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     return d;
   };
   // A failed assertion must not leave a server running (the test runner would wait for it forever).
-  const running: Started[] = [];
+  const running: ServiceProcess[] = [];
   after(async () => {
-    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    for (const s of running) s.kill();
     for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
   });
 
@@ -86,8 +45,8 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     assert.ok(token.length >= 32);
     // The token block is printed just after the "listening" line: wait for it (bounded).
     const curl = `curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${first.url.replace('127.0.0.1', 'localhost')}/assets`;
-    for (let i = 0; i < 100 && !first.stdout().includes(curl); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(first.stdout().includes(curl), first.stdout());
+    for (let i = 0; i < 100 && !first.output().includes(curl); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(first.output().includes(curl), first.output());
 
     const health = await fetch(`${first.url}/healthz`);
     assert.equal(health.status, 200);
@@ -96,18 +55,18 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     const res = await fetch(`${first.url}/assets`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 201);
     const id = (await json(res)).id;
-    assert.equal(await stop(first), 0, 'SIGTERM closes gracefully');
-    const lines = first.stdout().split('\n').filter((l) => l.includes('"statusCode":201'));
+    assert.equal(await first.stop(), 0, 'SIGTERM closes gracefully');
+    const lines = first.output().split('\n').filter((l) => l.includes('"statusCode":201'));
     assert.equal(lines.length, 1, 'one log line per request');
     assert.match(lines[0] ?? '', /"reqId":"[^"]+"/);
 
     const second = await start({ AMS_DATA_DIR: dataDir, AMS_PORT: '0' });
     try {
-      assert.ok(!second.stdout().includes(token), 'the token is printed only when generated');
+      assert.ok(!second.output().includes(token), 'the token is printed only when generated');
       const again = await fetch(`${second.url}/assets/${id}`);
       assert.equal(again.status, 200, 'data survives a restart');
     } finally {
-      await stop(second);
+      await second.stop();
     }
   });
 
@@ -118,7 +77,7 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     const s = await start({ AMS_DATA_DIR: dataDir, AMS_PORT: '0', AMS_TOKENS: 'configured-token-123456' });
     running.push(s);
     assert.deepEqual(await fs.readdir(path.join(dataDir, 'tmp')), []);
-    await stop(s);
+    await s.stop();
   });
 
   test('bad settings stop the start, naming every bad variable', async () => {
