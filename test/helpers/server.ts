@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime } from '../../src/deps.js';
+import { filesUnder } from './files.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/media/', import.meta.url));
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -40,22 +41,6 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
 /** The real service (SQLite + local disk in a fresh temp data dir) listening on an ephemeral loopback port. */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-test-'));
@@ -77,7 +62,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     url,
     dataDir,
     local: (href) => href.replace(PUBLIC_URL, url),
-    storedFiles: async () => [...(await walk(path.join(dataDir, 'blobs'))), ...(await walk(path.join(dataDir, 'tmp')))],
+    storedFiles: async () => [...(await filesUnder(path.join(dataDir, 'blobs'))), ...(await filesUnder(path.join(dataDir, 'tmp')))],
     async close() {
       await app.close();
       await runtime.close();

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { TOKEN } from '../helpers/server.js';
+import { filesUnder } from '../helpers/files.js';
 
 /**
  * The reliability suite runs AMS as a real child process (built `dist/main.js`), because it must
@@ -152,22 +153,7 @@ export function rows(dataDir: string): Array<{ id: string; md5: string; sha256: 
   }
 }
 
-/** Every regular file under `dir`, recursively (missing dir → none). */
-export async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else out.push(p);
-  }
-  return out;
-}
+export { filesUnder };
 
 /** Blob files not referenced by any row: what a crash between blob and row leaves for `ams gc`. */
 export async function orphanBlobs(dataDir: string): Promise<string[]> {
