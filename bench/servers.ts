@@ -77,6 +77,9 @@ export async function startAms(dataDir: string, extraNodeArgs: string[] = [], pi
     AMS_TOKENS: BENCH_TOKEN,
     AMS_PUBLIC_URL: `http://127.0.0.1:${port}`,
     AMS_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    // The load generator is one client: the default upload rate limits would measure 429s.
+    AMS_UPLOAD_RATE_PER_TOKEN: '0',
+    AMS_UPLOAD_RATE_PER_IP: '0',
   }, pin);
 }
 
