@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PUBLIC_URL, TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
-import { CLI } from '../helpers/ops-process.js';
+import { runCli } from '../helpers/process.js';
 import { NO_POSTGRES, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { TEST_BUCKET, startS3, type TestS3 } from '../helpers/s3.js';
 
-function ams(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', AMS_LOG_LEVEL: 'silent', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const ams = runCli;
 
 // The maintenance commands on the networked backends: rows in PostgreSQL, bytes in S3.
 describe('ams verify and ams gc on PostgreSQL + S3', { skip: NO_POSTGRES }, () => {

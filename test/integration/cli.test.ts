@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES, PUBLIC_URL, TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
-import { CLI } from '../helpers/ops-process.js';
+import { CLI, runCli } from '../helpers/process.js';
 
-function ams(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', AMS_LOG_LEVEL: 'silent', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const ams = runCli;
 
 const OLD = new Date(Date.now() - 3 * 86_400_000);
 

@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { startServiceProcess as start, type ServiceProcess } from '../helpers/process.js';
+import { MAIN, runScript, startServiceProcess as start, type ServiceProcess } from '../helpers/process.js';
 import { fixture, json } from '../helpers/server.js';
-
-/** The compiled service, started as `npm start` starts it (node dist/main.js). */
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 describe('the compiled service: first start, tokens, config errors, sweeping, shutdown', () => {
   const dirs: string[] = [];
@@ -82,7 +67,8 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
 
   test('bad settings stop the start, naming every bad variable', async () => {
     const dataDir = await tempDataDir();
-    const { code, output } = await run({ AMS_DATA_DIR: dataDir, AMS_PORT: 'eighty', AMS_MAX_PIXELS: '-5', AMS_PUBLIC_URL: 'ftp://x' });
+    const { code, stdout, stderr } = await runScript(MAIN, [], { AMS_DATA_DIR: dataDir, AMS_PORT: 'eighty', AMS_MAX_PIXELS: '-5', AMS_PUBLIC_URL: 'ftp://x' });
+    const output = stdout + stderr;
     assert.equal(code, 2);
     assert.match(output, /AMS_PORT="eighty"/);
     assert.match(output, /AMS_MAX_PIXELS="-5"/);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { TOKEN, fixture, multipartBody } from '../helpers/server.js';
-import { postOnce, startProcess, waitFor, type Started } from '../helpers/ops-process.js';
+import { postOnce, startServiceProcess as startProcess, waitFor, type ServiceProcess as Started } from '../helpers/process.js';
 
 const rows = (dataDir: string) => {
   const db = new Database(path.join(dataDir, 'ams.sqlite'), { readonly: true });

@@ -4,11 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { CLI } from '../helpers/process.js';
 import { fetchBytes, filesUnder, md5, noiseJpeg, orphanBlobs, rawUpload, rows, sha256, spawnServer, withComment } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-crash-'));
 after(() => fs.rm(dataDir, { recursive: true, force: true }));
 
