@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openBlobStore } from '../../src/blob/open.js';
 import type { BlobStore } from '../../src/blob/store.js';
 import { loadConfig } from '../../src/config.js';
 import { createTestDatabase, NO_POSTGRES } from '../helpers/postgres.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { CLI, runScript } from '../helpers/process.js';
 import { fixture, json, startServer, upload } from '../helpers/server.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-/** Runs the compiled `ams` with exactly `env` (plus PATH). */
-function ams(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the compiled `ams` with exactly `env` (plus PATH), logs included. */
+const ams = (args: string[], env: Record<string, string>) => runScript(CLI, args, env);
 
 /** Uploads each fixture through a server on the embedded defaults (SQLite + disk) in `dataDir`; returns the asset JSON. */
 async function seed(dataDir: string, names: string[]): Promise<Array<{ json: any; bytes: Buffer }>> {
