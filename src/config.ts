@@ -25,6 +25,17 @@ export interface Config {
   requestTimeoutMs: number;
   /** Socket inactivity deadline: a client that sends nothing for this long is cut off. */
   idleTimeoutMs: number;
+  /** In-process caches in front of the database and the store (hot metadata and small files). */
+  cache: {
+    /** Asset rows kept; 0 disables. */
+    rows: number;
+    /** How long a cached row is trusted (deletes by other processes show after this). */
+    rowTtlMs: number;
+    /** Bytes of small files kept in memory; 0 disables. */
+    fileBytes: number;
+    /** Largest file kept whole in memory. */
+    maxFileBytes: number;
+  };
   /** Where the rows live: SQLite in the data directory (default) or PostgreSQL. */
   database: DatabaseConfig;
   /** Where the bytes live: the data directory (default) or an S3-compatible bucket. */
@@ -103,6 +114,13 @@ export const SETTINGS = {
     doc: 'Deadline for receiving a whole request (1 h fits 2 GiB at ~5 Mbit/s); 0 disables.',
   },
   AMS_IDLE_TIMEOUT_MS: { default: '30000', doc: 'A connection silent for this long is closed (slow-loris guard).' },
+  AMS_CACHE_ROWS: { default: '10000', doc: 'Asset rows kept in memory for metadata and file requests (~1 KB each); 0 disables.' },
+  AMS_CACHE_ROW_TTL_MS: {
+    default: '5000',
+    doc: 'How long a cached row is trusted. A delete made by another process or instance is seen by this one after at most this long.',
+  },
+  AMS_CACHE_FILE_MB: { default: '64', doc: 'Memory for small files served from RAM instead of the disk/bucket (least recently used go first); 0 disables.' },
+  AMS_CACHE_MAX_FILE_KB: { default: '512', doc: 'Largest file kept in the file cache.' },
   AMS_DATABASE_URL: {
     default: '(SQLite in the data directory)',
     doc: '`postgres://user:pass@host:5432/db` for PostgreSQL (needed to run several instances), or `sqlite:<file>`.',
@@ -233,6 +251,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     logLevel,
     requestTimeoutMs: int('AMS_REQUEST_TIMEOUT_MS', 3_600_000, 0),
     idleTimeoutMs: int('AMS_IDLE_TIMEOUT_MS', 30_000, 1000),
+    cache: Object.freeze({
+      rows: int('AMS_CACHE_ROWS', 10_000, 0),
+      rowTtlMs: int('AMS_CACHE_ROW_TTL_MS', 5_000, 1),
+      fileBytes: int('AMS_CACHE_FILE_MB', 64, 0, 1 << 20) * 1024 * 1024,
+      maxFileBytes: int('AMS_CACHE_MAX_FILE_KB', 512, 1, 1 << 20) * 1024,
+    }),
     database: parseDatabase(raw as (n: string) => string | undefined, dataDir, problems),
     storage: parseStorage(raw as (n: string) => string | undefined, int as (n: string, f: number, min: number, max?: number) => number, dataDir, problems),
     derivatives: Object.freeze({

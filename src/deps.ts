@@ -5,6 +5,7 @@ import type { AppDeps } from './app.js';
 import { openBlobStore } from './blob/open.js';
 import type { Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
+import { CachedAssetRepository } from './meta/cached.js';
 import { openRepository } from './meta/kysely.js';
 import { resolveTokens, type TokenSource } from './tokens.js';
 import { IdempotencyStore } from './meta/idempotency.js';
@@ -43,7 +44,9 @@ export async function createRuntime(
       : (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const { database } = config;
-  const repo = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  const db = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  const { cache } = config;
+  const repo = cache.rows > 0 ? new CachedAssetRepository(db, { maxEntries: cache.rows, ttlMs: cache.rowTtlMs }) : db;
   // The open SQLite connection keeps answering after its file is gone; /readyz reads the file itself.
   const databaseProbe = database.kind === 'postgres' ? undefined : sqliteFileProbe(database.file);
   const store = openBlobStore(config.storage);
@@ -57,9 +60,9 @@ export async function createRuntime(
   }
   const probe = createMediaProbe({ maxPixels: config.maxPixels });
   return {
-    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(repo.db), databaseProbe },
+    deps: { config, tokens: tokenSource.tokens, blobs, repo, probe, tempDir, idempotency: new IdempotencyStore(db.db), databaseProbe },
     tokenSource,
-    db: repo.db,
+    db: db.db,
     sweptTempFiles,
     async close() {
       await probe.close();

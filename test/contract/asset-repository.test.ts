@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { originalKey } from '../../src/blob/keys.js';
 import { DatabaseUnavailable } from '../../src/errors.js';
+import { CachedAssetRepository } from '../../src/meta/cached.js';
 import { openRepository } from '../../src/meta/kysely.js';
 import type { AssetRecord, AssetRepository } from '../../src/meta/repository.js';
 import { createTestDatabase, NO_POSTGRES, POSTGRES_URL } from '../helpers/postgres.js';
@@ -140,6 +141,11 @@ describe('SQLite', () => {
   });
 
   assetRepositoryContract('SQLite', () => openRepository(`sqlite:${path.join(dir, `${randomUUID()}.sqlite`)}`));
+  // The row cache is a repository too: everything above must hold through it.
+  assetRepositoryContract(
+    'SQLite behind the row cache',
+    async () => new CachedAssetRepository(await openRepository(`sqlite:${path.join(dir, `${randomUUID()}.sqlite`)}`), { maxEntries: 100, ttlMs: 60_000 }),
+  );
 
   it('reopening the same file keeps the rows (migrations are idempotent)', async () => {
     const url = `sqlite:${path.join(dir, 'reopen', 'ams.sqlite')}`;

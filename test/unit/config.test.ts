@@ -33,6 +33,7 @@ test('defaults', () => {
     idleTimeoutMs: 30_000,
     database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
     storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
+    cache: { rows: 10_000, rowTtlMs: 5_000, fileBytes: 64 * 1024 * 1024, maxFileBytes: 512 * 1024 },
     derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
     ops: {
       jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
@@ -78,6 +79,18 @@ const good: Array<[string, Record<string, string>, keyof Config, unknown]> = [
   ['log level', { AMS_LOG_LEVEL: 'silent' }, 'logLevel', 'silent'],
   ['request timeout 0 disables', { AMS_REQUEST_TIMEOUT_MS: '0' }, 'requestTimeoutMs', 0],
   ['idle timeout at its minimum', { AMS_IDLE_TIMEOUT_MS: '1000' }, 'idleTimeoutMs', 1000],
+  [
+    'caches turned off',
+    { AMS_CACHE_ROWS: '0', AMS_CACHE_FILE_MB: '0' },
+    'cache',
+    { rows: 0, rowTtlMs: 5_000, fileBytes: 0, maxFileBytes: 512 * 1024 },
+  ],
+  [
+    'cache sizes',
+    { AMS_CACHE_ROWS: '50', AMS_CACHE_ROW_TTL_MS: '250', AMS_CACHE_FILE_MB: '2', AMS_CACHE_MAX_FILE_KB: '64' },
+    'cache',
+    { rows: 50, rowTtlMs: 250, fileBytes: 2 * 1024 * 1024, maxFileBytes: 64 * 1024 },
+  ],
 ];
 
 for (const [what, env, field, expected] of good) {
@@ -105,6 +118,9 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_MAX_UPLOAD_BYTES: '0' }, 'AMS_MAX_UPLOAD_BYTES'],
   [{ AMS_MAX_UPLOAD_BYTES: '2G' }, 'AMS_MAX_UPLOAD_BYTES'],
   [{ AMS_MAX_UPLOAD_BYTES: '99999999999999999999' }, 'AMS_MAX_UPLOAD_BYTES'],
+  [{ AMS_CACHE_ROW_TTL_MS: '0' }, 'AMS_CACHE_ROW_TTL_MS'],
+  [{ AMS_CACHE_FILE_MB: '-1' }, 'AMS_CACHE_FILE_MB'],
+  [{ AMS_CACHE_MAX_FILE_KB: '0' }, 'AMS_CACHE_MAX_FILE_KB'],
   [{ AMS_MAX_PIXELS: '0' }, 'AMS_MAX_PIXELS'],
   [{ AMS_MAX_PIXELS: '-5' }, 'AMS_MAX_PIXELS'],
   [{ AMS_LOG_LEVEL: 'verbose' }, 'AMS_LOG_LEVEL'],
