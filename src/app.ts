@@ -16,6 +16,7 @@ import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
+import { FileCache } from './delivery/file-cache.js';
 import { DerivativeService } from './derivatives/service.js';
 import { createDerivativeHandlers } from './http/derivatives.js';
 import { ImageTransformer } from './media/transform.js';
@@ -78,8 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   enforceRequestDeadline(app, config.requestTimeoutMs);
   // Without AMS_PUBLIC_URL the base is this server's own port, known once it listens (it may be 0 = any).
@@ -151,11 +153,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     inFlight,
     countBytes: (n: number) => metrics.uploadBytes.inc(n),
   });
+  const files = new FileCache(deps.blobs, { maxBytes: config.cache.fileBytes, maxFileBytes: config.cache.maxFileBytes });
   const d = config.derivatives;
   const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });
   const derivatives = createDerivativeHandlers({
     service: new DerivativeService(deps.blobs, transformer),
-    blobs: deps.blobs,
+    files,
     rules: { presets: d.presets, maxDimension: d.maxDimension },
     signingKeys: d.signingKeys,
     presetsOnly: d.presetsOnly,
@@ -166,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fileRoutes, {
     repo: deps.repo,
     blobs: deps.blobs,
+    files,
     publicUrl: currentPublicUrl,
     directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
     derivatives,

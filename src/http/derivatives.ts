@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BlobStore } from '../blob/store.js';
+import type { FileCache } from '../delivery/file-cache.js';
 import { planDelivery } from '../delivery/plan.js';
 import type { DerivativeService } from '../derivatives/service.js';
 import { matchesPreset, verifySignature, withSignature } from '../derivatives/signing.js';
@@ -25,10 +25,12 @@ import {
 } from '../media/variant-spec.js';
 import type { AssetRecord } from '../meta/repository.js';
 import { fileUrl } from './asset-json.js';
+import { renderDelivery } from './render-delivery.js';
 
 export interface DerivativeHttpOptions {
   service: DerivativeService;
-  blobs: BlobStore;
+  /** Serves stored derivatives (small ones from memory). */
+  files: FileCache;
   rules: VariantRules;
   /** HMAC keys: empty = unsigned URLs accepted; else the first signs and all verify. */
   signingKeys: readonly string[];
@@ -127,11 +129,9 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
         ifRange: request.headers['if-range'] as string | undefined,
       },
     );
-    if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
-    reply.code(plan.status).headers(plan.headers);
-    if (plan.status === 304 || !plan.body) return reply.send();
-    if (stored.bytes) return reply.send(plan.range ? stored.bytes.subarray(plan.range.start, plan.range.end + 1) : stored.bytes);
-    return reply.send(await opts.blobs.get(stored.key, plan.range ?? undefined));
+    // The bytes of a transform this request waited for are the next requests' cache entry.
+    if (stored.bytes) opts.files.remember(stored.key, stored.bytes);
+    return renderDelivery(reply, plan, opts.files, stored.key, stored.size, stored.bytes);
   }
 
   return { redirect, file, drain: () => opts.service.drain() };

@@ -1,7 +1,9 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { BlobStore } from '../../blob/store.js';
-import { planDelivery, type DeliveryPlan } from '../../delivery/plan.js';
+import type { FileCache } from '../../delivery/file-cache.js';
+import { planDelivery } from '../../delivery/plan.js';
+import { renderDelivery } from '../render-delivery.js';
 import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
 import type { AssetRepository } from '../../meta/repository.js';
@@ -14,19 +16,13 @@ import { directResponse } from './direct.js';
 export interface FileRoutesOptions {
   repo: AssetRepository;
   blobs: BlobStore;
+  /** Small files from memory; the only way file bytes are read here. */
+  files: FileCache;
   publicUrl: () => string;
   /** Lifetime of presigned redirect targets (object storage); unused on disk. */
   directUrlTtlSeconds?: number;
   /** Resize / convert on `/images` (any query string); absent = originals only. */
   derivatives?: DerivativeHandlers;
-}
-
-/** Turns a delivery plan into a reply; the only place that opens the blob. */
-async function renderDelivery(reply: FastifyReply, plan: DeliveryPlan, blobs: BlobStore, key: string) {
-  if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
-  reply.code(plan.status).headers(plan.headers);
-  if (plan.status === 304 || !plan.body) return reply.send();
-  return reply.send(await blobs.get(key, plan.range ?? undefined));
 }
 
 const ROUTES: Array<{ prefix: string; kind: MediaKind; noun: string }> = [
@@ -95,7 +91,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
             ifRange: request.headers['if-range'] as string | undefined,
           },
         );
-        return renderDelivery(reply, plan, opts.blobs, asset.blobKey);
+        return renderDelivery(reply, plan, opts.files, asset.blobKey, asset.sizeBytes);
       },
     });
   }

@@ -1,0 +1,16 @@
+import type { FastifyReply } from 'fastify';
+import type { FileCache } from '../delivery/file-cache.js';
+import type { DeliveryPlan } from '../delivery/plan.js';
+import { errors } from '../errors.js';
+
+/**
+ * Turns a delivery plan into a reply; the only place that opens a stored file. `bytes`: the file's
+ * bytes when the caller already holds them (a derivative just made, maybe not yet in the store).
+ */
+export async function renderDelivery(reply: FastifyReply, plan: DeliveryPlan, files: FileCache, key: string, size: number, bytes?: Buffer) {
+  if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
+  reply.code(plan.status).headers(plan.headers);
+  if (plan.status === 304 || !plan.body) return reply.send();
+  if (bytes !== undefined) return reply.send(plan.range === null ? bytes : bytes.subarray(plan.range.start, plan.range.end + 1));
+  return reply.send(await files.open(key, size, plan.range));
+}
