@@ -1,19 +1,18 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { OpsConfig } from '../config.js';
 import { errors } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { FixedWindowLimiter } from '../ops/rate-limit.js';
 import { principalOf } from './auth.js';
 
-const isUpload = (request: FastifyRequest) => request.method === 'POST' && request.routeOptions.url === '/assets';
-
 /** Request metrics and `/metrics` (Prometheus text). */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterText?: () => Promise<string>): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'] } }, async (_req, reply) => {
     const text = clusterText ? await clusterText() : await metrics.registry.metrics();
@@ -23,22 +22,30 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterT
 
 /**
  * Upload rate limits: per client IP before authentication (so guessing tokens is throttled too),
- * then per principal once the token is known.
+ * then per principal once the token is known. Attached to the upload route only, so no other
+ * request pays for them.
  */
 export function registerUploadRateLimits(app: FastifyInstance, ops: OpsConfig): void {
   const perIp = new FixedWindowLimiter(ops.uploadRatePerIp, ops.rateWindowS * 1000);
   const perToken = new FixedWindowLimiter(ops.uploadRatePerToken, ops.rateWindowS * 1000);
-  app.addHook('onRequest', async (request) => {
-    if (!isUpload(request)) return;
+  const byIp: onRequestHookHandler = (request, _reply, done) => {
     const wait = perIp.take(request.ip);
-    if (wait !== null) throw errors.rateLimited(wait, 'IP address');
-  });
-  app.addHook('preHandler', async (request) => {
-    if (!isUpload(request)) return;
+    done(wait === null ? undefined : errors.rateLimited(wait, 'IP address'));
+  };
+  const byToken: preHandlerHookHandler = (request, _reply, done) => {
     const wait = perToken.take(principalOf(request) ?? 'anonymous');
-    if (wait !== null) throw errors.rateLimited(wait, 'token');
+    done(wait === null ? undefined : errors.rateLimited(wait, 'token'));
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST') || route.url !== '/assets') return;
+    // The IP check runs first: before the route's own onRequest (authentication).
+    route.onRequest = [byIp, ...asArray(route.onRequest)];
+    route.preHandler = [...asArray(route.preHandler), byToken];
   });
 }
+
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** GETs are usable from any origin; uploads only from the configured origins. */
 export async function registerCors(app: FastifyInstance, ops: OpsConfig): Promise<void> {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
 
 /**
@@ -11,7 +11,12 @@ import { errors } from '../errors.js';
  */
 export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
   if (ms <= 0) return;
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    watchBody(request, reply);
+    done();
+  });
+
+  function watchBody(request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw;
     // Only requests that carry a body can trickle; GETs cost nothing here.
     const hasBody = (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0') || raw.headers['transfer-encoding'] !== undefined;
@@ -37,5 +42,5 @@ export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
     raw.once('end', clear);
     raw.once('close', clear);
     socket.once('close', clear);
-  });
+  }
 }
