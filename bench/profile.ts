@@ -7,19 +7,27 @@ import { wrk } from './wrk.js';
 import { startAms } from './servers.js';
 
 /**
- * `node --import tsx bench/profile.ts W1|W2|W5`: runs AMS under `node --cpu-prof` for one workload
- * and prints the functions with the most self time (the profile is kept in the printed directory).
+ * `node --import tsx bench/profile.ts W1|W2|W3|W5`: runs AMS under `node --cpu-prof` for one
+ * workload and prints the functions with the most self time (the profile is kept in the printed
+ * directory). For the GET workloads the assets are uploaded by a first, unprofiled process, so
+ * the profile holds the GETs only.
  */
 const which = process.argv[2] ?? 'W1';
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-prof-'));
 const profDir = path.join(work, 'prof');
 const media = await prepareMedia(path.join(os.tmpdir(), 'ams-bench-media'), 'test/fixtures/media');
-const s = await startAms(path.join(work, 'data'), ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+const data = path.join(work, 'data');
+let paths: string[] = [];
+if (which === 'W2' || which === 'W3') {
+  const seeder = await startAms(data);
+  const assets = await seedAssets(seeder.url, media.photo50k, 200);
+  await seeder.stop();
+  paths = which === 'W2' ? assets.map((a) => `/assets/${String(a.id)}`) : [new URL(String(assets[0]?.href)).pathname];
+}
+const s = await startAms(data, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
 if (which === 'W1') await cannon(s.url, 8, uploadRequests(media.photo200k), 8);
-else if (which === 'W2') {
-  const assets = await seedAssets(s.url, media.photo50k, 200);
-  await wrk(s.url, assets.map((a) => `/assets/${String(a.id)}`), 32, 8);
-} else await uploadFile(s.url, media.video1g, 'big.mp4');
+else if (paths.length > 0) await wrk(s.url, paths, 32, 8);
+else await uploadFile(s.url, media.video1g, 'big.mp4');
 await s.stop();
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; }

@@ -24,7 +24,8 @@ import type { MediaProbe } from './media/probe.js';
 import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
-import { registerCors, registerMetrics, registerUploadRateLimits } from './http/operations.js';
+import { registerCors } from './http/cors.js';
+import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 
@@ -101,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
-  await registerCors(app, config.ops);
+  registerCors(app, config.ops.corsUploadOrigins);
   registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   registerUploadRateLimits(app, config.ops);
 

@@ -86,6 +86,12 @@ export const errors = {
     new AmsError('BAD_DIGEST_HEADER', 400, `The ${header} header is malformed; send e.g. Repr-Digest: sha-256=:<base64>: or Content-MD5: <base64>`),
   digestMismatch: (header: string) =>
     new AmsError('DIGEST_MISMATCH', 400, `The file does not match its ${header}; it was damaged in transit or the digest is wrong, so send it again`),
+  corsOriginNotAllowed: (origin: string) =>
+    new AmsError(
+      'CORS_ORIGIN_NOT_ALLOWED',
+      403,
+      `Pages from ${origin} may read assets but not upload or delete them; add the origin to AMS_CORS_UPLOAD_ORIGINS to allow it`,
+    ),
   rateLimited: (retryAfterS: number, per: string) =>
     new AmsError('RATE_LIMITED', 429, `Too many uploads from this ${per}; retry after ${retryAfterS} s`, {
       'retry-after': String(retryAfterS),

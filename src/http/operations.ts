@@ -1,4 +1,3 @@
-import cors from '@fastify/cors';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { OpsConfig } from '../config.js';
 import { errors } from '../errors.js';
@@ -46,25 +45,3 @@ export function registerUploadRateLimits(app: FastifyInstance, ops: OpsConfig): 
 }
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-/** GETs are usable from any origin; uploads only from the configured origins. */
-export async function registerCors(app: FastifyInstance, ops: OpsConfig): Promise<void> {
-  const uploadOrigins = new Set(ops.corsUploadOrigins);
-  // Built once: the delegator runs on every request and only the upload origin varies.
-  const readOnly = { origin: '*', exposedHeaders: ['x-request-id', 'etag', 'content-range'] };
-  const upload = {
-    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'content-md5', 'repr-digest', 'content-digest', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'location', 'retry-after'],
-    maxAge: 600,
-  };
-  await app.register(cors, {
-    delegator: (request, callback) => {
-      const origin = request.headers.origin;
-      const wanted = request.method === 'OPTIONS' ? request.headers['access-control-request-method'] : request.method;
-      if (wanted === 'GET' || wanted === 'HEAD') return callback(null, readOnly);
-      const allowed = typeof origin === 'string' && uploadOrigins.has(origin);
-      callback(null, { ...upload, origin: allowed ? origin : false });
-    },
-  });
-}

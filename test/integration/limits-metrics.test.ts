@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
+import { fixture, json, startServer, TOKEN, upload, type TestServer } from '../helpers/server.js';
 
 describe('upload rate limits', () => {
   test('per token: the 3rd upload in the window → 429 with Retry-After; GETs are not limited', async () => {
@@ -76,15 +76,42 @@ describe('/metrics and CORS', () => {
   test('GETs are open to any origin; uploads only from configured origins', async () => {
     const get = await fetch(`${server.url}/healthz`, { headers: { origin: 'https://any.example.test' } });
     assert.equal(get.headers.get('access-control-allow-origin'), '*');
-    const preflight = (origin: string) =>
+    assert.match(get.headers.get('access-control-expose-headers') ?? '', /etag/);
+    assert.doesNotMatch(get.headers.get('vary') ?? '', /origin/i, 'read responses do not depend on the origin');
+    const preflight = (origin: string, method = 'POST', headers = 'authorization,idempotency-key') =>
       fetch(`${server.url}/assets`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,idempotency-key' },
+        headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
       });
     const allowed = await preflight('https://admin.example.test');
+    assert.equal(allowed.status, 204);
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://admin.example.test');
     assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /idempotency-key/);
+    assert.match(allowed.headers.get('access-control-allow-methods') ?? '', /POST/);
+    assert.match(allowed.headers.get('vary') ?? '', /origin/i);
     const other = await preflight('https://evil.example.test');
+    assert.equal(other.status, 403);
     assert.equal(other.headers.get('access-control-allow-origin'), null);
+    assert.match((await json(other)).message as string, /AMS_CORS_UPLOAD_ORIGINS/);
+    // A read preflight (a page sending a token to list assets) is open to all, with the asked headers.
+    const read = await preflight('https://evil.example.test', 'GET', 'authorization');
+    assert.equal(read.status, 204);
+    assert.equal(read.headers.get('access-control-allow-origin'), '*');
+    assert.equal(read.headers.get('access-control-allow-headers'), 'authorization');
+    // The actual upload from the allowed origin can read its 201; one from elsewhere cannot.
+    const photo = await fixture('photo.jpg');
+    const post = async (origin: string) => {
+      const form = new FormData();
+      form.append('Filename', new Blob([photo]), 'photo.jpg');
+      return fetch(`${server.url}/assets`, { method: 'POST', body: form, headers: { origin, authorization: `Bearer ${TOKEN}` } });
+    };
+    const mine = await post('https://admin.example.test');
+    assert.equal(mine.status, 201);
+    assert.equal(mine.headers.get('access-control-allow-origin'), 'https://admin.example.test');
+    assert.match(mine.headers.get('access-control-expose-headers') ?? '', /location/);
+    const theirs = await post('https://evil.example.test');
+    assert.equal(theirs.headers.get('access-control-allow-origin'), null);
+    // OPTIONS that is not a preflight is just an unknown route.
+    assert.equal((await fetch(`${server.url}/assets`, { method: 'OPTIONS' })).status, 404);
   });
 });
