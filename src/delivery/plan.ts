@@ -19,10 +19,10 @@ export interface DeliveryRequest {
 }
 
 export type DeliveryPlan =
-  | { status: 200; headers: Record<string, string>; range: null; body: boolean }
-  | { status: 206; headers: Record<string, string>; range: ByteRange; body: boolean }
-  | { status: 304; headers: Record<string, string> }
-  | { status: 416; headers: Record<string, string>; size: number };
+  | { status: 200; headers: Readonly<Record<string, string>>; range: null; body: boolean }
+  | { status: 206; headers: Readonly<Record<string, string>>; range: ByteRange; body: boolean }
+  | { status: 304; headers: Readonly<Record<string, string>> }
+  | { status: 416; headers: Readonly<Record<string, string>>; size: number };
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -48,27 +48,53 @@ function ifRangeAllows(ifRange: string | undefined, rep: Representation): boolea
   return v === rep.lastModified.toUTCString();
 }
 
+interface PreparedHeaders {
+  common: Readonly<Record<string, string>>;
+  full: Readonly<Record<string, string>>;
+  whole: Readonly<Record<string, string>>;
+}
+
+/**
+ * The headers that depend on the representation only, built once per representation object: a
+ * file URL is asked for again and again, and formatting dates and file names per request was
+ * ~6 % of the CPU of a small-file GET (W3 profile). The header objects are frozen and shared.
+ */
+const preparedHeaders = new WeakMap<Representation, PreparedHeaders>();
+
+function headersOf(rep: Representation): PreparedHeaders {
+  let prepared = preparedHeaders.get(rep);
+  if (prepared === undefined) {
+    const common = Object.freeze({
+      etag: rep.etag,
+      'cache-control': IMMUTABLE,
+      'last-modified': rep.lastModified.toUTCString(),
+      'accept-ranges': 'bytes',
+      'x-content-type-options': 'nosniff',
+    });
+    const full = Object.freeze({
+      ...common,
+      'content-type': rep.contentType,
+      'content-disposition': `inline; filename*=UTF-8''${encodeRfc8187(rep.fileName)}`,
+    });
+    prepared = { common, full, whole: Object.freeze({ ...full, 'content-length': String(rep.size) }) };
+    preparedHeaders.set(rep, prepared);
+  }
+  return prepared;
+}
+
 /**
  * Decides the response to a GET/HEAD of a stored file: 200, 206, 304 or 416, with its headers.
- * Pure, so every edge case is a table test; `renderDelivery` turns the plan into a reply.
+ * Pure, so every edge case is a table test; `renderDelivery` turns the plan into a reply. The
+ * representation must not change once planned with (its headers are memoised); the returned
+ * headers are frozen.
  */
 export function planDelivery(rep: Representation, req: DeliveryRequest): DeliveryPlan {
-  const common: Record<string, string> = {
-    etag: rep.etag,
-    'cache-control': IMMUTABLE,
-    'last-modified': rep.lastModified.toUTCString(),
-    'accept-ranges': 'bytes',
-    'x-content-type-options': 'nosniff',
-  };
+  const { common, full, whole } = headersOf(rep);
   const body = req.method !== 'HEAD';
   if (req.ifNoneMatch !== undefined && etagMatches(req.ifNoneMatch, rep.etag)) {
     return { status: 304, headers: common };
   }
-  const full = {
-    ...common,
-    'content-type': rep.contentType,
-    'content-disposition': `inline; filename*=UTF-8''${encodeRfc8187(rep.fileName)}`,
-  };
+  if (req.range === undefined) return { status: 200, headers: whole, range: null, body };
   const parsed = ifRangeAllows(req.ifRange, rep) ? parseRange(req.range, rep.size) : { kind: 'none' as const };
   if (parsed.kind === 'unsatisfiable') {
     return { status: 416, headers: { ...common, 'content-range': `bytes */${rep.size}` }, size: rep.size };
@@ -82,5 +108,5 @@ export function planDelivery(rep: Representation, req: DeliveryRequest): Deliver
       body,
     };
   }
-  return { status: 200, headers: { ...full, 'content-length': String(rep.size) }, range: null, body };
+  return { status: 200, headers: whole, range: null, body };
 }

@@ -2,11 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { BlobStore } from '../../blob/store.js';
 import type { FileCache } from '../../delivery/file-cache.js';
-import { planDelivery } from '../../delivery/plan.js';
+import { planDelivery, type Representation } from '../../delivery/plan.js';
 import { renderDelivery } from '../render-delivery.js';
 import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
-import type { AssetRepository } from '../../meta/repository.js';
+import type { AssetRecord, AssetRepository } from '../../meta/repository.js';
 import { fileUrl } from '../asset-json.js';
 import { DERIVATIVE_DOC, DerivativeQuerySchema } from '../derivative-query.js';
 import type { DerivativeHandlers } from '../derivatives.js';
@@ -23,6 +23,17 @@ export interface FileRoutesOptions {
   directUrlTtlSeconds?: number;
   /** Resize / convert on `/images` (any query string); absent = originals only. */
   derivatives?: DerivativeHandlers;
+}
+
+/** One representation per cached row object, so its headers are formatted once (see planDelivery). */
+const representations = new WeakMap<AssetRecord, Representation>();
+function representationOf(asset: AssetRecord): Representation {
+  let rep = representations.get(asset);
+  if (rep === undefined) {
+    rep = { etag: `"${asset.sha256}"`, size: asset.sizeBytes, contentType: asset.mimeType, lastModified: asset.createdAt, fileName: asset.name };
+    representations.set(asset, rep);
+  }
+  return rep;
 }
 
 const ROUTES: Array<{ prefix: string; kind: MediaKind; noun: string }> = [
@@ -76,21 +87,12 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           return opts.derivatives.file(request, reply, asset, ext);
         }
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
-        const plan = planDelivery(
-          {
-            etag: `"${asset.sha256}"`,
-            size: asset.sizeBytes,
-            contentType: asset.mimeType,
-            lastModified: asset.createdAt,
-            fileName: asset.name,
-          },
-          {
-            method: request.method,
-            range: request.headers.range,
-            ifNoneMatch: request.headers['if-none-match'],
-            ifRange: request.headers['if-range'] as string | undefined,
-          },
-        );
+        const plan = planDelivery(representationOf(asset), {
+          method: request.method,
+          range: request.headers.range,
+          ifNoneMatch: request.headers['if-none-match'],
+          ifRange: request.headers['if-range'] as string | undefined,
+        });
         return renderDelivery(reply, plan, opts.files, asset.blobKey, asset.sizeBytes);
       },
     });
