@@ -50,7 +50,7 @@ export class FrameExtractor {
   constructor(private readonly options: FrameExtractorOptions) {
     this.limiter = new Limiter(options.concurrency, options.queueLimit);
     // Started now, not awaited: the check costs ~0.1 s and must not delay listening.
-    this.status = this.run(['-hide_banner', '-version'], Math.min(options.timeoutMs, 5000), 4096).then(
+    this.status = this.run(['-hide_banner', '-version'], 5000, 4096).then(
       (r): FfmpegStatus =>
         r.code === 0
           ? { usable: true, version: r.stdout.toString('utf8').split('\n')[0] ?? '' }
