@@ -7,7 +7,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
+import { loadConfig } from '../../src/config.js';
 import { counterTotal, derivativeMetrics } from '../../src/derivatives/metrics.js';
+import { signDerivativeUrl } from '../../src/derivatives/sign-url.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { expected, fixture, json, PUBLIC_URL, startServer, upload, type TestServer } from '../helpers/server.js';
 
@@ -182,6 +184,26 @@ describe('video posters: bounds and a missing ffmpeg', () => {
       assert.equal(thumb.status, 303);
       assert.equal((await fetch(server.local(thumb.headers.get('location') ?? ''))).status, 200);
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('with AMS_SIGNING_KEYS a poster URL needs its signature; the 303 and `ams sign-url` carry one', async () => {
+    const env = { AMS_SIGNING_KEYS: 'poster-signing-key-0123456789' };
+    const server = await startServer(env);
+    try {
+      const video = (await json(await upload(server, await fixture('clip.mp4'), { filename: 'clip.mp4' }))).id;
+      const unsigned = await fetch(`${server.url}/videos/${video}/poster.jpg?width=100`);
+      assert.equal(unsigned.status, 403);
+      assert.equal((await json(unsigned)).code, 'SIGNATURE_INVALID');
+      const signed = signDerivativeUrl(`/videos/${video}/poster?width=100&format=webp`, loadConfig({ ...env, AMS_PUBLIC_URL: PUBLIC_URL }));
+      const entry = await fetch(server.local(signed), { redirect: 'manual' });
+      assert.equal(entry.status, 303);
+      const location = entry.headers.get('location') ?? '';
+      assert.match(location, /\/poster\.webp\?width=100&sig=/);
+      assert.equal(location, signDerivativeUrl(location, loadConfig({ ...env, AMS_PUBLIC_URL: PUBLIC_URL })));
+      assert.equal((await fetch(server.local(location))).status, 200);
     } finally {
       await server.close();
     }
