@@ -157,6 +157,21 @@ describe('video posters', () => {
   });
 });
 
+test('the OpenAPI document describes the poster URLs and their time parameter', async () => {
+  const server = await startServer();
+  try {
+    const doc = await json(await fetch(`${server.url}/openapi.json`));
+    const entry = doc.paths['/videos/{id}/poster'].get;
+    const query = entry.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+    assert.deepEqual(query, ['width', 'height', 'fit', 'format', 'quality', 'dpr', 'preset', 'enlarge', 'sig', 'time']);
+    assert.match(entry.description, /AMS_FFMPEG_PATH/);
+    const file = doc.paths['/videos/{id}/poster.{ext}'].get;
+    for (const status of ['200', '206', '304', '422', '501']) assert.ok(file.responses[status], status);
+  } finally {
+    await server.close();
+  }
+});
+
 describe('video posters: bounds and a missing ffmpeg', () => {
   let dir: string;
   before(async () => {
