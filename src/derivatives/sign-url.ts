@@ -9,8 +9,8 @@ const POSTER_PATH = new RegExp(`^/videos/${ID}/poster(?:\\.([a-z]+))?$`, 'i');
 /**
  * The signed, canonical form of a derivative URL (`/images/{id}?…` or `/images/{id}.{ext}?…`, or a
  * poster `/videos/{id}/poster[.{ext}]?…`, as a path or a full URL): the same normalisation the
- * server applies, so the signature survives it. (A poster's `time` is not clamped here: the
- * duration is unknown, so sign a time within it.)
+ * server applies, so the signature survives it. (A poster's `time` is not clamped to the duration
+ * here; the server checks the signature before it clamps, then redirects to the clamped URL.)
  */
 export function signDerivativeUrl(input: string, config: Readonly<Config>): string {
   const { signingKeys, presets, maxDimension } = config.derivatives;

@@ -54,15 +54,16 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     if (video) await opts.service.assertPostersAvailable();
     const query = request.query as Record<string, unknown>;
     const req = parseVariantQuery(query, rules, true, video);
-    if (req.time !== null && req.time !== undefined) {
-      // Presets-only bounds the variants a client can make us compute; any time would undo that.
-      if (opts.presetsOnly) throw errors.invalidParameter('time', String(req.time), 'the default frame (only presets are served here)');
-      // No frame exists past the end: every later time names the same poster, so one URL.
-      if (asset.durationMs !== null) req.time = Math.min(req.time, asset.durationMs / 1000);
-    }
     if (format !== null && req.format !== null) throw errors.invalidParameter('format', req.format, 'the extension alone to choose the format');
     verifySignature(signingKeys, path, format === null ? entryQuery(req, req.format) : canonicalQuery(req, format), req.sig);
     if (opts.presetsOnly && !matchesPreset(req, rules)) throw errors.presetRequired(Object.keys(rules.presets).join('|'));
+    if (req.time !== null && req.time !== undefined) {
+      // Presets-only bounds the variants a client can make us compute; any time would undo that.
+      if (opts.presetsOnly) throw errors.invalidParameter('time', String(req.time), 'the default frame (only presets are served here)');
+      // No frame exists past the end: every later time names the same poster, so one URL. Clamped
+      // after the signature check, so a URL signed without knowing the duration stays valid.
+      if (asset.durationMs !== null) req.time = Math.min(req.time, asset.durationMs / 1000);
+    }
     return req;
   }
 

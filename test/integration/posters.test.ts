@@ -219,6 +219,11 @@ describe('video posters: bounds and a missing ffmpeg', () => {
       assert.match(location, /\/poster\.webp\?width=100&sig=/);
       assert.equal(location, signDerivativeUrl(location, loadConfig({ ...env, AMS_PUBLIC_URL: PUBLIC_URL })));
       assert.equal((await fetch(server.local(location))).status, 200);
+      // Signed past the end (the signer does not know the duration): accepted, then clamped.
+      const late = signDerivativeUrl(`/videos/${video}/poster.jpg?time=3600`, loadConfig({ ...env, AMS_PUBLIC_URL: PUBLIC_URL }));
+      const clamped = await fetch(server.local(late), { redirect: 'manual' });
+      assert.equal(clamped.status, 303);
+      assert.match(clamped.headers.get('location') ?? '', /\/poster\.jpg\?time=1&sig=/);
     } finally {
       await server.close();
     }
