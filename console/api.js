@@ -69,7 +69,9 @@ export function uploadFile(file, onProgress) {
 export const redirectUrl = (href) => href.replace(/\.[^./]+$/, '');
 
 /** A small preview: the derivative endpoint for images (a 303 to a resized WebP). */
-export const thumbnailUrl = (asset) => `/images/${asset.id}?width=240&format=webp`;
+/** A 240 px WebP: the image's derivative, or the video's poster. */
+export const thumbnailUrl = (asset) =>
+  asset.kind === 'video' ? `/videos/${asset.id}/poster?width=240&format=webp` : `/images/${asset.id}?width=240&format=webp`;
 
 export function formatDuration(ms) {
   const s = Math.round(ms / 1000);

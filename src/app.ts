@@ -14,6 +14,7 @@ import { catalogueRoutes } from './http/routes/catalogue.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
+import { posterRoutes, startFrameExtractor } from './http/routes/posters.js';
 import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
 import { FileCache } from './delivery/file-cache.js';
@@ -157,8 +158,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const files = new FileCache(deps.blobs, { maxBytes: config.cache.fileBytes, maxFileBytes: config.cache.maxFileBytes });
   const d = config.derivatives;
   const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });
+  const frames = startFrameExtractor(app, config); // video posters (src/http/routes/posters.ts)
   const derivatives = createDerivativeHandlers({
-    service: new DerivativeService(deps.blobs, transformer),
+    service: new DerivativeService(deps.blobs, transformer, { frames, tempDir: deps.tempDir }),
     files,
     rules: { presets: d.presets, maxDimension: d.maxDimension },
     signingKeys: d.signingKeys,
@@ -175,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     directUrlTtlSeconds: config.storage.kind === 's3' ? config.storage.presignTtlSeconds : undefined,
     derivatives,
   });
+  await app.register(posterRoutes, { repo: deps.repo, derivatives });
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
   await app.register(consoleRoutes);
   return app;

@@ -51,6 +51,8 @@ export interface Config {
     presetsOnly: boolean;
     /** HMAC keys for signed derivative URLs; empty = unsigned URLs accepted. The first signs. */
     signingKeys: readonly string[];
+    /** The ffmpeg that extracts video poster frames: a path, or a name looked up on PATH. */
+    ffmpegPath: string;
   };
   /** Identity, idempotency, limits, CORS, life cycle (issue 5); parsed in one place below. */
   ops: OpsConfig;
@@ -154,6 +156,10 @@ export const SETTINGS = {
   AMS_SIGNING_KEYS: {
     default: '(none)',
     doc: 'Comma-separated HMAC keys (16+ characters); when set, derivative URLs need a valid `sig`. The first signs (`ams sign-url`); the others are still accepted, for rotation.',
+  },
+  AMS_FFMPEG_PATH: {
+    default: 'ffmpeg',
+    doc: 'The ffmpeg binary that extracts video poster frames (a path, or a name on PATH). Checked once at start-up with `ffmpeg -version`; when it cannot run, AMS still starts, logs a warning, and poster requests answer 501 FFMPEG_UNAVAILABLE.',
   },
   AMS_JWT_JWKS_URL: { default: '', doc: 'Accept JWT bearer tokens signed by a key from this JWKS URL (RS/PS/ES/EdDSA only).' },
   AMS_JWT_PUBLIC_KEY: { default: '', doc: 'Or: accept JWTs signed by this PEM public key (SPKI; `\\n` may stand for newlines).' },
@@ -267,6 +273,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       presets: Object.freeze(presets),
       presetsOnly: presetsOnlyRaw === 'true',
       signingKeys: Object.freeze(signingKeys),
+      ffmpegPath: raw('AMS_FFMPEG_PATH') ?? 'ffmpeg',
     }),
     ops: loadOpsConfig(raw, int, problems),
   };

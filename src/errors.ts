@@ -125,6 +125,18 @@ export const errors = {
     new AmsError('DERIVATIVE_TIMEOUT', 503, 'Resizing this image took too long; try a smaller size or another format', {
       'retry-after': '5',
     }),
+  ffmpegUnavailable: (ffmpegPath: string) =>
+    new AmsError(
+      'FFMPEG_UNAVAILABLE',
+      501,
+      `Video posters need ffmpeg, which this server cannot run (AMS_FFMPEG_PATH=${JSON.stringify(ffmpegPath)}); install ffmpeg or point AMS_FFMPEG_PATH at it. The video itself is still served at /videos/{id}`,
+    ),
+  posterFailed: (reason: string) =>
+    new AmsError(
+      'POSTER_FAILED',
+      422,
+      `No poster frame could be decoded from this video (${reason}); the video itself is still served at /videos/{id}, or upload an undamaged copy`,
+    ),
   signatureInvalid: (why: string) =>
     new AmsError('SIGNATURE_INVALID', 403, `${why}; derivative URLs must be signed (see \`ams sign-url\`)`),
   presetRequired: (presets: string) =>

@@ -93,6 +93,10 @@ export class FsBlobStore implements BlobStore {
     return createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: 256 * 1024 });
   }
 
+  localFile(key: string): string {
+    return this.pathOf(key);
+  }
+
   async stat(key: string): Promise<{ size: number }> {
     try {
       const st = await fs.stat(this.pathOf(key));

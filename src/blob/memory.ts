@@ -46,6 +46,10 @@ export class MemoryBlobStore implements BlobStore {
     return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]);
   }
 
+  localFile(): null {
+    return null;
+  }
+
   async stat(key: string): Promise<{ size: number }> {
     return { size: this.bytesOf(key).length };
   }

@@ -126,6 +126,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  localFile(): null {
+    return null;
+  }
+
   async stat(key: string): Promise<{ size: number }> {
     const objectKey = this.objectKey(key);
     try {

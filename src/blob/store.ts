@@ -39,6 +39,12 @@ export interface BlobStore {
   put(key: string, body: Readable, info: BlobInfo): Promise<{ created: boolean }>;
   /** The bytes, or the inclusive `range` of them. Throws BlobNotFound before any byte is read. */
   get(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The blob's path on this machine's disk, for a tool that must read a file itself (ffmpeg seeks
+   * in videos), or null when the backend keeps the bytes elsewhere (then copy them with get()).
+   * Read-only: the file is shared by every asset with these bytes. Existence is not checked.
+   */
+  localFile(key: string): string | null;
   /** Size of the blob; throws BlobNotFound. */
   stat(key: string): Promise<{ size: number }>;
   /** Removes the blob; removing a missing key succeeds. */

@@ -6,13 +6,22 @@
  * The store is write-behind: the requests that waited for a transform are answered from its bytes
  * in memory while the blob is written (a put fsyncs twice, which can cost as much as the transform).
  * Until the put settles, new requests for the key join the in-memory result rather than re-compute.
+ *
+ * A video's derivative is its poster: a frame extracted by ffmpeg (media/ffmpeg.ts), then resized and
+ * encoded by the same transformer, guards and formats as an image's.
  */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { derivativeKey } from '../blob/keys.js';
 import type { BlobStore } from '../blob/store.js';
-import { BlobNotFound } from '../errors.js';
+import { BlobNotFound, errors } from '../errors.js';
+import type { FrameExtractor } from '../media/ffmpeg.js';
 import type { ImageTransformer } from '../media/transform.js';
-import { canonicalQuery, EXT_OF, MIME_OF, type Geometry, type OutputFormat } from '../media/variant-spec.js';
+import { canonicalQuery, EXT_OF, MIME_OF, posterTimeMs, type Geometry, type OutputFormat } from '../media/variant-spec.js';
 import type { AssetRecord } from '../meta/repository.js';
 import { derivativeMetrics } from './metrics.js';
 
@@ -31,11 +40,24 @@ export class DerivativeService {
   constructor(
     private readonly blobs: BlobStore,
     private readonly transformer: ImageTransformer,
+    /** Video posters: the frame source, and where a copy of a video not on this disk may go. */
+    private readonly posters?: { frames: FrameExtractor; tempDir: string },
   ) {}
 
-  /** Where the derivative lives (or will): known before any work, so validators need no blob. */
+  /**
+   * Where the derivative lives (or will): known before any work, so validators need no blob.
+   * A poster is named `poster…` under its video's hash (`ams gc` finds it by the same prefix).
+   */
   keyOf(asset: AssetRecord, g: Geometry, format: OutputFormat): string {
-    return derivativeKey(asset.sha256, canonicalQuery(g, format), EXT_OF[format]);
+    const params = canonicalQuery(g, format);
+    const name = asset.kind === 'video' ? (params === '' ? 'poster' : `poster&${params}`) : params;
+    return derivativeKey(asset.sha256, name, EXT_OF[format]);
+  }
+
+  /** Throws 501 FFMPEG_UNAVAILABLE when posters cannot be made here (waits for the start-up check). */
+  async assertPostersAvailable(): Promise<void> {
+    const status = await this.posters?.frames.status;
+    if (!status?.usable) throw errors.ffmpegUnavailable(this.posters?.frames.ffmpegPath ?? 'ffmpeg');
   }
 
   /** The stored derivative, or the one just computed for it (at most one transform per key at a time). */
@@ -87,11 +109,10 @@ export class DerivativeService {
     const contentType = MIME_OF[format];
     // Images are bounded by the pixel limit and transforms by the concurrency cap, so holding one
     // source in memory per running transform is bounded too (and sharp decodes faster from memory).
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.blobs.get(asset.blobKey)) chunks.push(chunk as Buffer);
     const end = derivativeMetrics.seconds.startTimer({ format });
     try {
-      const result = await this.transformer.transform(Buffer.concat(chunks), g, format);
+      const source = asset.kind === 'video' ? await this.posterFrame(asset, g) : await this.original(asset);
+      const result = await this.transformer.transform(source, g, format);
       derivativeMetrics.transforms.inc({ format, outcome: 'ok' });
       return { key, size: result.bytes.length, contentType, bytes: result.bytes };
     } catch (err) {
@@ -99,6 +120,31 @@ export class DerivativeService {
       throw err;
     } finally {
       end();
+    }
+  }
+
+  private async original(asset: AssetRecord): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.blobs.get(asset.blobKey)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * The video's frame at the poster time, as PNG. ffmpeg seeks (an MP4's index may sit at its end),
+   * so it reads a file: the blob itself on disk, else a temporary copy removed afterwards.
+   */
+  private async posterFrame(asset: AssetRecord, g: Geometry): Promise<Buffer> {
+    if (!this.posters) throw new Error('video posters are not configured');
+    const { frames, tempDir } = this.posters;
+    const atMs = posterTimeMs(asset.durationMs, g.time);
+    const local = this.blobs.localFile(asset.blobKey);
+    if (local !== null) return frames.frameAt(local, asset.mimeType, atMs);
+    const copy = path.join(tempDir, `poster-${randomUUID()}.part`);
+    try {
+      await pipeline(await this.blobs.get(asset.blobKey), createWriteStream(copy));
+      return await frames.frameAt(copy, asset.mimeType, atMs);
+    } finally {
+      await fs.rm(copy, { force: true });
     }
   }
 }

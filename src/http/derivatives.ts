@@ -1,6 +1,7 @@
 /**
- * The derivative side of `/images/{id}?…` and `/images/{id}.{ext}?…` (any query string).
- * `/images/{id}?…` answers 303 to the ONE canonical derivative URL; that URL serves the stored
+ * The derivative side of `/images/{id}?…` and `/images/{id}.{ext}?…` (any query string), and of
+ * video posters: `/videos/{id}/poster?…` and `/videos/{id}/poster.{ext}[?…]`.
+ * The entry URL answers 303 to the ONE canonical derivative URL; that URL serves the stored
  * derivative exactly like an original (strong ETag, immutable caching, 304, Range).
  */
 import { createHash } from 'node:crypto';
@@ -44,29 +45,44 @@ const STORE_ONLY = new Set(['image/heic', 'image/bmp']);
 export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
   const { rules, signingKeys } = opts;
 
+  /** Where an asset's derivatives are asked for: an image's own path, a video's poster. */
+  const entryPath = (asset: AssetRecord) => (asset.kind === 'video' ? `/videos/${asset.id}/poster` : `/images/${asset.id}`);
+
   /** Parses, checks the source, the signature (over the canonical form) and the presets-only rule. */
-  function admit(asset: AssetRecord, request: FastifyRequest, path: string, format: OutputFormat | null) {
+  async function admit(asset: AssetRecord, request: FastifyRequest, path: string, format: OutputFormat | null) {
     if (STORE_ONLY.has(asset.mimeType)) throw errors.notTransformable(asset.mimeType, fileUrl(opts.publicUrl(), asset));
+    const video = asset.kind === 'video';
+    // Without ffmpeg, say so at once rather than after a redirect.
+    if (video) await opts.service.assertPostersAvailable();
     const query = request.query as Record<string, unknown>;
-    const req = parseVariantQuery(query, rules);
+    const req = parseVariantQuery(query, rules, true, video);
     if (format !== null && req.format !== null) throw errors.invalidParameter('format', req.format, 'the extension alone to choose the format');
     verifySignature(signingKeys, path, format === null ? entryQuery(req, req.format) : canonicalQuery(req, format), req.sig);
     if (opts.presetsOnly && !matchesPreset(req, rules)) throw errors.presetRequired(Object.keys(rules.presets).join('|'));
+    if (req.time !== null && req.time !== undefined) {
+      // Presets-only bounds the variants a client can make us compute; any time would undo that.
+      if (opts.presetsOnly) throw errors.invalidParameter('time', String(req.time), 'the default frame (only presets are served here)');
+      // No frame exists past the end: every later time names the same poster, so one URL. Clamped
+      // after the signature check, so a URL signed without knowing the duration stays valid.
+      if (asset.durationMs !== null) req.time = Math.min(req.time, asset.durationMs / 1000);
+    }
     return req;
   }
 
   /** The canonical URL of a derivative; the original's own URL when nothing would change. */
   function derivativeUrl(asset: AssetRecord, g: Geometry, format: OutputFormat, signed = true): string {
     let query = canonicalQuery(g, format);
-    if (query === '' && EXT_OF[format] === asset.ext) return fileUrl(opts.publicUrl(), asset);
-    // A bare `{id}.{other ext}` stays 404 (published contract): a full-size conversion names its width.
-    if (query === '') query = `width=${asset.width}`;
-    return opts.publicUrl() + withSignature(signed ? signingKeys : [], `/images/${asset.id}.${EXT_OF[format]}`, query);
+    if (asset.kind === 'image') {
+      if (query === '' && EXT_OF[format] === asset.ext) return fileUrl(opts.publicUrl(), asset);
+      // A bare `{id}.{other ext}` stays 404 (published contract): a full-size conversion names its width.
+      if (query === '') query = `width=${asset.width}`;
+    }
+    return opts.publicUrl() + withSignature(signed ? signingKeys : [], `${entryPath(asset)}.${EXT_OF[format]}`, query);
   }
 
-  /** `GET /images/{id}?…` → 303 to the canonical derivative URL. */
+  /** `GET /images/{id}?…` (or `/videos/{id}/poster?…`) → 303 to the canonical derivative URL. */
   async function redirect(request: FastifyRequest, reply: FastifyReply, asset: AssetRecord) {
-    const req = admit(asset, request, `/images/${asset.id}`, null);
+    const req = await admit(asset, request, entryPath(asset), null);
     if (req.format !== 'auto') {
       const format = req.format ?? defaultFormat(asset.mimeType);
       return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
@@ -88,14 +104,15 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     return reply.code(303).header('location', derivativeUrl(asset, req, chosen)).send();
   }
 
-  /** `GET /images/{id}.{ext}?…` → the derivative itself (redirected first when not canonical). */
+  /** `GET /images/{id}.{ext}?…` (or `/videos/{id}/poster.{ext}`) → the derivative itself (redirected first when not canonical). */
   async function file(request: FastifyRequest, reply: FastifyReply, asset: AssetRecord, ext: string) {
     const format = formatOfExt(ext);
     if (format === null) throw errors.notFound();
-    const path = `/images/${asset.id}.${ext}`;
-    const req = admit(asset, request, path, format);
+    const path = `${entryPath(asset)}.${ext}`;
+    const req = await admit(asset, request, path, format);
     // Canonical = the canonical query, then the signature (if any) last. Any key may have signed it.
-    const raw = request.url.slice(request.url.indexOf('?')).replace(/[?&]sig=[^&]*$/, '');
+    const q = request.url.indexOf('?');
+    const raw = (q === -1 ? '' : request.url.slice(q)).replace(/[?&]sig=[^&]*$/, '');
     if (opts.publicUrl() + path + raw !== derivativeUrl(asset, req, format, false)) {
       return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
     }

@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import { errors } from '../errors.js';
+import { Limiter } from './limiter.js';
 import type { Geometry, OutputFormat } from './variant-spec.js';
 
 export interface TransformerOptions {
@@ -55,33 +56,16 @@ export function outputSize(srcW: number, srcH: number, g: Geometry): { width: nu
 }
 
 export class ImageTransformer {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly limiter: Limiter;
   /** How many transforms actually ran (cache hits and coalesced requests do not count). */
   transforms = 0;
 
-  constructor(private readonly options: TransformerOptions) {}
-
-  /** Runs `work` in a slot: at most `concurrency` at once, `queueLimit` waiting, the rest refused. */
-  private async slot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.options.concurrency) {
-      if (this.waiting.length >= this.options.queueLimit) throw errors.derivativesBusy();
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.running++;
-    }
-    try {
-      return await work();
-    } finally {
-      // Hand the slot straight to the next waiter, so `running` never dips below a full queue.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+  constructor(private readonly options: TransformerOptions) {
+    this.limiter = new Limiter(options.concurrency, options.queueLimit);
   }
 
   transform(source: Buffer, g: Geometry, format: OutputFormat): Promise<TransformResult> {
-    return this.slot(async () => {
+    return this.limiter.run(async () => {
       const { maxPixels, maxDimension, timeoutMs } = this.options;
       const meta = await sharp(source, { limitInputPixels: false }).metadata();
       const srcW = meta.autoOrient.width;

@@ -22,6 +22,8 @@ export interface Geometry {
   quality: number | null;
   /** Upscaling happens only when asked for. */
   enlarge: boolean;
+  /** Video posters only: the frame's time in seconds (ms precision); null/absent = the default frame. */
+  time?: number | null;
 }
 
 export interface VariantRequest extends Geometry {
@@ -57,10 +59,10 @@ function single(query: Query, name: string): string | undefined {
   return v;
 }
 
-function number(query: Query, name: string, min: number, max: number, integer: boolean): number | undefined {
+function number(query: Query, name: string, min: number, max: number, integer: boolean, decimal = /^\d{1,2}(\.\d{1,3})?$/): number | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;
-  const pattern = integer ? /^\d{1,6}$/ : /^\d{1,2}(\.\d{1,3})?$/;
+  const pattern = integer ? /^\d{1,6}$/ : decimal;
   const n = Number(v);
   if (!pattern.test(v) || n < min || n > max) {
     throw errors.invalidParameter(name, v, `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
@@ -75,11 +77,15 @@ function oneOf<T extends string>(query: Query, name: string, allowed: readonly T
   return v as T;
 }
 
-/** Parses a derivative query. Explicit parameters override a preset's; dpr multiplies width and height. */
-export function parseVariantQuery(query: Query, rules: VariantRules, allowPreset = true): VariantRequest {
+/**
+ * Parses a derivative query. Explicit parameters override a preset's; dpr multiplies width and height.
+ * `time` (seconds) is accepted only for video posters (`allowTime`).
+ */
+export function parseVariantQuery(query: Query, rules: VariantRules, allowPreset = true, allowTime = false): VariantRequest {
+  const params: readonly string[] = allowTime ? [...PARAMS, 'time'] : PARAMS;
   for (const name of Object.keys(query)) {
-    if (name !== 'sig' && !(PARAMS as readonly string[]).includes(name)) {
-      throw errors.invalidParameter(name, String(query[name]), `only the parameters ${PARAMS.join(', ')}`);
+    if (name !== 'sig' && !params.includes(name)) {
+      throw errors.invalidParameter(name, String(query[name]), `only the parameters ${params.join(', ')}`);
     }
   }
   let base: Query = {};
@@ -107,7 +113,25 @@ export function parseVariantQuery(query: Query, rules: VariantRules, allowPreset
     enlarge: enlargeRaw === 'true' || enlargeRaw === '1',
     format: oneOf(merged, 'format', REQUESTABLE_FORMATS) ?? null,
     sig: single(query, 'sig') ?? null,
+    ...(allowTime ? { time: number(query, 'time', 0, MAX_TIME_S, false, /^\d{1,5}(\.\d{1,3})?$/) ?? null } : {}),
   };
+}
+
+/** A day: longer than any product video, and a bound on the digits a time may have. */
+const MAX_TIME_S = 86_400;
+
+/**
+ * The time of a video's poster frame, in ms. An asked-for time is clamped to the duration (a frame
+ * past the end does not exist: ffmpeg then takes the first). The default skips the first tenth
+ * (fade-ins, black leaders) of videos of 2 s or more; shorter clips show their first frame.
+ */
+export function posterTimeMs(durationMs: number | null, askedS: number | null | undefined): number {
+  if (askedS !== null && askedS !== undefined) {
+    const ms = Math.round(askedS * 1000);
+    return durationMs === null ? ms : Math.min(ms, durationMs);
+  }
+  if (durationMs === null || durationMs < 2000) return 0;
+  return Math.round(durationMs / 10);
 }
 
 /**
@@ -116,6 +140,8 @@ export function parseVariantQuery(query: Query, rules: VariantRules, allowPreset
  */
 export function canonicalQuery(g: Geometry, format: OutputFormat | 'auto' | null): string {
   const parts: string[] = [];
+  // The frame first: it is what a poster URL is about. String() writes 1.5 as "1.5", 2.000 as "2".
+  if (g.time !== null && g.time !== undefined) parts.push(`time=${String(g.time)}`);
   if (g.width !== null) parts.push(`width=${g.width}`);
   if (g.height !== null) parts.push(`height=${g.height}`);
   if (g.width !== null && g.height !== null && g.fit !== 'cover') parts.push(`fit=${g.fit}`);

@@ -87,7 +87,7 @@ describe('the web console in a real browser', { timeout: 180_000 }, () => {
     await shot('05-upload-refused');
   });
 
-  test('the gallery shows the three, newest first, with loaded thumbnails and a video badge', async () => {
+  test('the gallery shows the three, newest first, with loaded thumbnails, the video poster and badge', async () => {
     const { page, shot } = browser;
     await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
     const ids = await page.locator('#gallery li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.id));
@@ -99,10 +99,11 @@ describe('the web console in a real browser', { timeout: 180_000 }, () => {
         el instanceof HTMLImageElement ? el.complete && el.naturalWidth > 0 : (el as HTMLVideoElement).readyState >= 1,
       ),
     );
-    assert.equal(await page.locator('#gallery img.thumb-media').count(), 2);
-    const thumb = await page.locator('#gallery img.thumb-media').first().getAttribute('src');
+    assert.equal(await page.locator('#gallery img.thumb-media').count(), 3, 'the video card shows its poster');
+    const thumb = await page.locator(`#gallery li[data-id="${uploaded['photo.jpg']}"] img.thumb-media`).getAttribute('src');
     assert.match(thumb ?? '', /^\/images\/[0-9a-f-]{36}\?width=240&format=webp$/);
     const video = page.locator(`#gallery li[data-id="${uploaded['clip.mp4']}"]`);
+    assert.equal(await video.locator('img.thumb-media').getAttribute('src'), `/videos/${uploaded['clip.mp4']}/poster?width=240&format=webp`);
     assert.equal(await video.locator('.badge').textContent(), 'Video · 0:01');
     await shot('06-gallery');
   });

@@ -226,6 +226,12 @@ export function blobStoreContract(name: string, factory: BlobStoreFactory): void
       await store.check();
     });
 
+    it('localFile is null or a file on this disk holding exactly the bytes', async () => {
+      await store.putFile(key, await sourceFile(data), info(data));
+      const file = store.localFile(key);
+      if (file !== null) assert.ok((await fs.readFile(file)).equals(data));
+    });
+
     it('directUrl is null or an absolute http(s) URL', async () => {
       await store.putFile(key, await sourceFile(data), info(data));
       const url = await store.directUrl(key, 60);

@@ -18,6 +18,7 @@ test('derivative settings: defaults', () => {
     },
     presetsOnly: false,
     signingKeys: [],
+    ffmpegPath: 'ffmpeg',
   });
 });
 
@@ -30,6 +31,7 @@ test('derivative settings: every variable is read', () => {
     AMS_DERIVATIVE_PRESETS: 'small:width=100, hero:width=1600&height=600&quality=70',
     AMS_DERIVATIVE_PRESETS_ONLY: 'true',
     AMS_SIGNING_KEYS: 'k'.repeat(16) + ', ' + 'j'.repeat(20),
+    AMS_FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg',
   }).derivatives;
   assert.deepEqual({ ...d, presets: { ...d.presets }, signingKeys: [...d.signingKeys] }, {
     concurrency: 3,
@@ -39,6 +41,7 @@ test('derivative settings: every variable is read', () => {
     presets: { small: 'width=100', hero: 'width=1600&height=600&quality=70' },
     presetsOnly: true,
     signingKeys: ['k'.repeat(16), 'j'.repeat(20)],
+    ffmpegPath: '/opt/ffmpeg/bin/ffmpeg',
   });
 });
 
