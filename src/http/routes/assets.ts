@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { errors } from '../../errors.js';
 import type { AssetIngest } from '../../ingest/ingest.js';
 import { UndoList } from '../../ingest/undo.js';
-import type { AssetRepository } from '../../meta/repository.js';
+import type { AssetRecord, AssetRepository } from '../../meta/repository.js';
 import { toAssetJson } from '../asset-json.js';
 import { receiveSingleFile } from './upload.js';
 import type { IdempotencyStore } from '../../meta/idempotency.js';
@@ -33,6 +33,19 @@ export async function findAsset(repo: AssetRepository, id: string) {
   const asset = UUID.test(id) ? await repo.findById(id.toLowerCase()) : null;
   if (asset === null) throw errors.notFound();
   return asset;
+}
+
+/**
+ * The JSON of an asset, made once per cached row object (and base URL): the hottest read of a
+ * storefront. Fastify sends a string typed application/json as it is; the schema still documents it.
+ */
+const serialised = new WeakMap<AssetRecord, { base: string; json: string }>();
+function serialisedAsset(asset: AssetRecord, base: string): string {
+  const hit = serialised.get(asset);
+  if (hit !== undefined && hit.base === base) return hit.json;
+  const json = JSON.stringify(toAssetJson(asset, base));
+  serialised.set(asset, { base, json });
+  return json;
 }
 
 const errorResponses = {
@@ -100,9 +113,9 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         response: { 200: { $ref: 'Asset#' }, 404: { $ref: 'Error#' } },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { assetId } = request.params as { assetId: string };
-      return toAssetJson(await findAsset(opts.repo, assetId), opts.publicUrl());
+      return reply.type('application/json; charset=utf-8').send(serialisedAsset(await findAsset(opts.repo, assetId), opts.publicUrl()));
     },
   );
 };
