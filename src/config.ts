@@ -25,6 +25,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** Socket inactivity deadline: a client that sends nothing for this long is cut off. */
   idleTimeoutMs: number;
+  /** How long a starting server waits for an unreachable PostgreSQL or bucket; 0 = not at all. */
+  startupWaitMs: number;
   /** In-process caches in front of the database and the store (hot metadata and small files). */
   cache: {
     /** Asset rows kept; 0 disables. */
@@ -116,6 +118,10 @@ export const SETTINGS = {
     doc: 'Deadline for receiving a whole request (1 h fits 2 GiB at ~5 Mbit/s); 0 disables.',
   },
   AMS_IDLE_TIMEOUT_MS: { default: '30000', doc: 'A connection silent for this long is closed (slow-loris guard).' },
+  AMS_STARTUP_WAIT_S: {
+    default: '30',
+    doc: 'How long a starting server waits for an unreachable PostgreSQL or S3 bucket, retrying, before giving up (exit 1); 0 gives up at once.',
+  },
   AMS_CACHE_ROWS: { default: '10000', doc: 'Asset rows kept in memory for metadata and file requests (~1 KB each); 0 disables.' },
   AMS_CACHE_ROW_TTL_MS: {
     default: '5000',
@@ -257,6 +263,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     logLevel,
     requestTimeoutMs: int('AMS_REQUEST_TIMEOUT_MS', 3_600_000, 0),
     idleTimeoutMs: int('AMS_IDLE_TIMEOUT_MS', 30_000, 1000),
+    startupWaitMs: int('AMS_STARTUP_WAIT_S', 30, 0, 3600) * 1000,
     cache: Object.freeze({
       rows: int('AMS_CACHE_ROWS', 10_000, 0),
       rowTtlMs: int('AMS_CACHE_ROW_TTL_MS', 5_000, 1),

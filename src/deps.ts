@@ -10,6 +10,7 @@ import { openRepository } from './meta/kysely.js';
 import { resolveTokens, type TokenSource } from './tokens.js';
 import { IdempotencyStore } from './meta/idempotency.js';
 import { sqliteFileProbe } from './meta/sqlite-probe.js';
+import { untilAvailable } from './ops/startup-wait.js';
 
 export interface Runtime {
   deps: AppDeps;
@@ -35,7 +36,12 @@ async function sweepTempDir(tempDir: string): Promise<number> {
 export async function createRuntime(
   config: Readonly<Config>,
   // Cluster workers pass false: the primary swept before forking, and a sibling's upload may be in flight.
-  options: { sweepTemp?: boolean } = {},
+  options: {
+    sweepTemp?: boolean;
+    /** Wait this long for an unreachable PostgreSQL or bucket (the server does; commands do not). */
+    startupWaitMs?: number;
+    say?: (line: string) => void;
+  } = {},
 ): Promise<Runtime & { sweptTempFiles: number }> {
   const tempDir = path.join(config.dataDir, 'tmp');
   const sweptTempFiles =
@@ -44,7 +50,9 @@ export async function createRuntime(
       : (await sweepTempDir(tempDir)) + (await sweepTempDir(path.join(config.dataDir, 'blobs', '.staging')));
   const tokenSource = await resolveTokens(config.tokens, config.dataDir);
   const { database } = config;
-  const db = await openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`);
+  const waitMs = options.startupWaitMs ?? 0;
+  const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const db = await untilAvailable('the database', () => openRepository(database.kind === 'postgres' ? database.url : `sqlite:${database.file}`), database.kind === 'postgres' ? waitMs : 0, say);
   const { cache } = config;
   const repo = cache.rows > 0 ? new CachedAssetRepository(db, { maxEntries: cache.rows, ttlMs: cache.rowTtlMs }) : db;
   // The open SQLite connection keeps answering after its file is gone; /readyz reads the file itself.
@@ -52,7 +60,7 @@ export async function createRuntime(
   const store = openBlobStore(config.storage);
   const blobs = store.blobs;
   try {
-    await blobs.check();
+    await untilAvailable('the storage', () => blobs.check(), config.storage.kind === 's3' ? waitMs : 0, say);
   } catch (err) {
     store.close();
     await repo.close();

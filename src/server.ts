@@ -23,7 +23,7 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
   if (config.ops.workers > 1 && cluster.isPrimary) {
     return runPrimary(config, (base, token) => printBanner(base, token, null));
   }
-  const runtime = await createRuntime(config, { sweepTemp: cluster.isPrimary });
+  const runtime = await createRuntime(config, { sweepTemp: cluster.isPrimary, startupWaitMs: config.startupWaitMs });
   const inFlight = new InFlight();
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics : undefined;
   // Log lines are buffered (written once 4 KB have gathered, or every 250 ms) instead of one

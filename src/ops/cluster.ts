@@ -10,7 +10,7 @@ import { serveClusterMetrics } from './cluster-metrics.js';
  * worker's upload may be in flight. SQLite in WAL mode is safe across processes on one machine.
  */
 export async function runPrimary(config: Readonly<Config>, banner: (base: string, token: string) => void): Promise<void> {
-  const prep = await createRuntime(config);
+  const prep = await createRuntime(config, { startupWaitMs: config.startupWaitMs });
   await prep.close();
   const generated = prep.tokenSource.generated;
 

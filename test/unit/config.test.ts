@@ -33,6 +33,7 @@ test('defaults', () => {
     idleTimeoutMs: 30_000,
     database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
     storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
+    startupWaitMs: 30_000,
     cache: { rows: 10_000, rowTtlMs: 5_000, fileBytes: 64 * 1024 * 1024, maxFileBytes: 512 * 1024 },
     derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
     ops: {
@@ -79,6 +80,7 @@ const good: Array<[string, Record<string, string>, keyof Config, unknown]> = [
   ['log level', { AMS_LOG_LEVEL: 'silent' }, 'logLevel', 'silent'],
   ['request timeout 0 disables', { AMS_REQUEST_TIMEOUT_MS: '0' }, 'requestTimeoutMs', 0],
   ['idle timeout at its minimum', { AMS_IDLE_TIMEOUT_MS: '1000' }, 'idleTimeoutMs', 1000],
+  ['start-up wait off', { AMS_STARTUP_WAIT_S: '0' }, 'startupWaitMs', 0],
   [
     'caches turned off',
     { AMS_CACHE_ROWS: '0', AMS_CACHE_FILE_MB: '0' },
@@ -119,6 +121,8 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_MAX_UPLOAD_BYTES: '2G' }, 'AMS_MAX_UPLOAD_BYTES'],
   [{ AMS_MAX_UPLOAD_BYTES: '99999999999999999999' }, 'AMS_MAX_UPLOAD_BYTES'],
   [{ AMS_CACHE_ROW_TTL_MS: '0' }, 'AMS_CACHE_ROW_TTL_MS'],
+  [{ AMS_STARTUP_WAIT_S: '-1' }, 'AMS_STARTUP_WAIT_S'],
+  [{ AMS_STARTUP_WAIT_S: '3601' }, 'AMS_STARTUP_WAIT_S'],
   [{ AMS_CACHE_FILE_MB: '-1' }, 'AMS_CACHE_FILE_MB'],
   [{ AMS_CACHE_MAX_FILE_KB: '0' }, 'AMS_CACHE_MAX_FILE_KB'],
   [{ AMS_MAX_PIXELS: '0' }, 'AMS_MAX_PIXELS'],
