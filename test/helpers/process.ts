@@ -23,14 +23,23 @@ export interface ServiceProcess {
  * Starts one AMS process with exactly `env` (plus PATH) on an ephemeral loopback port; resolves
  * once `listenLines` "Server listening" lines were logged (one per cluster worker).
  */
-export async function startServiceProcess(env: Record<string, string>, listenLines = 1): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  listenLines = 1,
+  /** Sees all output so far each time more arrives (e.g. to act on a line logged while starting). */
+  onOutput?: (all: string) => void,
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', AMS_HOST: '127.0.0.1', AMS_PORT: '0', AMS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
+  const more = (d: Buffer) => {
+    out += d.toString();
+    onOutput?.(out);
+  };
+  child.stdout?.on('data', more);
+  child.stderr?.on('data', more);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

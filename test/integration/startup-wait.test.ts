@@ -3,7 +3,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, NO_POSTGRES, type TestDatabase } from '../helpers/postgres.js';
 import { startServiceProcess, type ServiceProcess } from '../helpers/process.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
@@ -42,14 +41,16 @@ describe('start-up while PostgreSQL and the bucket are not reachable yet', { ski
   test('waits, saying what it waits for, then serves once both are back', async () => {
     await proxy.cut();
     await s3.stop();
-    const starting = startServiceProcess({ ...env, AMS_STARTUP_WAIT_S: '30' });
-    // Nothing listens yet; the database comes back first, then the bucket.
-    await sleep(1500);
-    await proxy.restore();
-    await sleep(1500);
-    await s3.start();
+    // The database comes back once the server has said it waits for it; then the bucket, likewise.
+    let dbBack: Promise<void> | null = null;
+    let s3Back: Promise<void> | null = null;
+    const starting = startServiceProcess({ ...env, AMS_STARTUP_WAIT_S: '30' }, 1, (out) => {
+      if (dbBack === null && /the database is not reachable yet/.test(out)) dbBack = proxy.restore();
+      if (s3Back === null && /the storage is not reachable yet/.test(out)) s3Back = s3.start();
+    });
     const server = await starting;
     started.push(server);
+    await Promise.all<unknown>([dbBack, s3Back]);
     assert.match(server.output(), /the database is not reachable yet \(.*\); retrying in/);
     assert.match(server.output(), /the storage is not reachable yet \(.*\); retrying in/);
     const form = new FormData();
