@@ -29,7 +29,9 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
   // Log lines are buffered (written once 4 KB have gathered, or every 250 ms) instead of one
   // write(2) per line on the event loop, which was ~8 % of the CPU under W2's load. What is still
   // buffered is written when the process exits; a kill -9 can lose the last 250 ms of lines.
-  const logStream = pino.destination({ dest: 1, sync: true, minLength: 4096 });
+  // Cluster workers share stdout: only writes of at most PIPE_BUF (4 KiB) are atomic on a pipe, so
+  // each of them writes whole lines, one at a time, or lines of two workers could interleave.
+  const logStream = pino.destination({ dest: 1, sync: true, minLength: cluster.isWorker ? 0 : 4096 });
   setInterval(() => logStream.flush(), 250).unref();
   process.once('exit', () => {
     try {
