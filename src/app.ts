@@ -16,6 +16,7 @@ import { fileRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
 import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
+import { PlaceholderQueue } from './ingest/placeholder-queue.js';
 import { DerivativeService } from './derivatives/service.js';
 import { createDerivativeHandlers } from './http/derivatives.js';
 import { ImageTransformer } from './media/transform.js';
@@ -139,6 +140,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     probe: deps.probe,
     observe: (stage, seconds) => metrics.uploadStageSeconds.observe({ stage }, seconds),
   });
+  const placeholders = new PlaceholderQueue({
+    blobs: deps.blobs,
+    repo: deps.repo,
+    inFlight,
+    onError: (err, assetId) => app.log.warn({ err, assetId }, 'placeholders not made'),
+  });
+  app.addHook('onClose', async () => placeholders.close());
   await app.register(assetRoutes, {
     repo: deps.repo,
     ingest,
@@ -150,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotencyTtlS: config.ops.idempotencyTtlS,
     inFlight,
     countBytes: (n: number) => metrics.uploadBytes.inc(n),
+    placeholders,
   });
   const d = config.derivatives;
   const transformer = new ImageTransformer({ ...d, maxPixels: config.maxPixels });

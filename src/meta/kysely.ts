@@ -72,6 +72,16 @@ export class KyselyAssetRepository implements AssetRepository {
     });
   }
 
+  setPlaceholders(id: string, p: { thumbhash: string; dominantColor: string }): Promise<void> {
+    return guard(async () => {
+      await this.db
+        .updateTable('assets')
+        .set({ thumbhash: p.thumbhash, dominant_color: p.dominantColor })
+        .where('id', '=', id)
+        .execute();
+    });
+  }
+
   findById(id: string): Promise<AssetRecord | null> {
     return guard(async () => {
       const row = await this.db.selectFrom('assets').selectAll().where('id', '=', id).executeTakeFirst();

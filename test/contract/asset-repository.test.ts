@@ -120,6 +120,18 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
       assert.equal(await repo.countByBlobKey(shared), 2);
     });
 
+    it('setPlaceholders adds the placeholders to one row; a missing id is no error', async () => {
+      const a = makeAsset();
+      const b = makeAsset();
+      await repo.insert(a);
+      await repo.insert(b);
+      const placeholders = { thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI', dominantColor: '#d02010' };
+      await repo.setPlaceholders(a.id, placeholders);
+      await repo.setPlaceholders(randomUUID(), placeholders);
+      assert.deepEqual(await repo.findById(a.id), { ...a, ...placeholders });
+      assert.deepEqual(await repo.findById(b.id), b);
+    });
+
     it('check passes on a working database', async () => {
       await repo.check();
     });
