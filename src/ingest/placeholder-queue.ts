@@ -1,4 +1,5 @@
 import { buffer } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../blob/store.js';
 import { computePlaceholders, placeholdersPossible } from '../media/placeholder.js';
 import type { AssetRecord, AssetRepository } from '../meta/repository.js';
@@ -16,10 +17,15 @@ export interface PlaceholderQueueDeps {
 
 /** How often a waiting queue looks again whether uploads have stopped (and whether it is closed). */
 const IDLE_WAIT_MS = 500;
+/**
+ * How long no upload may have started before an image is decoded. A moment with none in flight
+ * happens between the requests of a busy client too; a quiet spell is what tells idle from busy.
+ */
+const QUIET_MS = 50;
 
 /**
  * Makes image placeholders after the upload's 201, at idle priority: one image at a time, only
- * while no upload is in flight, from a bounded queue that drops what does not fit. Decoding an
+ * once no upload has been in flight for a moment, from a bounded queue that drops what does not fit. Decoding an
  * image (even shrunk) costs more CPU than the rest of an upload, so under upload load nothing runs
  * and the queue simply fills; the fields appear once the server has time. The image is read from
  * the blob store (it may be S3): the upload's temp file is gone by then.
@@ -62,12 +68,20 @@ export class PlaceholderQueue {
 
   private async drain(): Promise<void> {
     while (!this.closed) {
-      if (!(await this.deps.inFlight.idle(IDLE_WAIT_MS))) continue;
+      if (!(await this.quiet())) continue;
       const next = this.waiting.values().next();
       if (next.done || this.closed) return;
       this.waiting.delete(next.value.id);
       await this.make(next.value).catch((err: unknown) => this.deps.onError?.(err, next.value.id));
     }
+  }
+
+  private async quiet(): Promise<boolean> {
+    const { inFlight } = this.deps;
+    if (!(await inFlight.idle(IDLE_WAIT_MS))) return false;
+    const entries = inFlight.entries;
+    await sleep(QUIET_MS);
+    return inFlight.size === 0 && inFlight.entries === entries;
   }
 
   private async make(asset: AssetRecord): Promise<void> {
