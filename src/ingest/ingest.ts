@@ -37,9 +37,9 @@ export class AssetIngest {
       observe('hash', received.timing.hashSeconds);
     }
     let t = process.hrtime.bigint();
-    const format = await sniffMediaFormat(received.path);
+    const format = await sniffMediaFormat(received.path, received.head);
     if (!received.structure.ok) throw errors.corruptMedia(received.structure.reason);
-    const probed = await this.deps.probe.probe(received.path, format);
+    const probed = await this.deps.probe.probe(received.path, format, received.head);
     observe('probe', since(t));
     const id = randomUUID();
     const blobKey = originalKey(received.sha256);

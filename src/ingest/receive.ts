@@ -6,6 +6,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { storageError } from '../blob/fs-errors.js';
 import { createStructureChecker, type StructureVerdict } from '../media/structure/index.js';
+import { FILE_HEAD_BYTES, type FileHead } from '../media/types.js';
 
 /** An upload received into a local temporary file, with what was learnt in the same pass. */
 export interface ReceivedFile {
@@ -14,6 +15,8 @@ export interface ReceivedFile {
   md5: string;
   sha256: string;
   structure: StructureVerdict;
+  /** The first FILE_HEAD_BYTES (or the whole file), for sniffing and probing without a re-open. */
+  head: FileHead;
   /** Where the receive time went (metrics); hashing is a share of receiving. */
   timing?: { receiveSeconds: number; hashSeconds: number };
 }
@@ -30,9 +33,11 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
   const checker = createStructureChecker();
   let size = 0;
   let hashNs = 0n;
+  const head: Buffer[] = [];
   const started = process.hrtime.bigint();
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
+      if (size < FILE_HEAD_BYTES) head.push(chunk.subarray(0, FILE_HEAD_BYTES - size));
       size += chunk.length;
       const t = process.hrtime.bigint();
       md5.update(chunk);
@@ -48,7 +53,16 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
     await pipeline(source, tap, out);
     const structure = await checker.finish({ path: file, size });
     const timing = { receiveSeconds: Number(process.hrtime.bigint() - started) / 1e9, hashSeconds: Number(hashNs) / 1e9 };
-    return { path: file, size, md5: md5.digest('hex'), sha256: sha256.digest('hex'), structure, timing };
+    const headBytes = Buffer.concat(head);
+    return {
+      path: file,
+      size,
+      md5: md5.digest('hex'),
+      sha256: sha256.digest('hex'),
+      structure,
+      head: { bytes: headBytes, complete: headBytes.length === size },
+      timing,
+    };
   } catch (err) {
     await fs.rm(file, { force: true });
     // A full or unwritable temp disk is the service's condition (507/503), not a client error or a 500.
