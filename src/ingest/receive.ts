@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -7,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { storageError } from '../blob/fs-errors.js';
 import { createStructureChecker, type StructureVerdict } from '../media/structure/index.js';
 import { FILE_HEAD_BYTES, type FileHead } from '../media/types.js';
+import { DurableTempFile } from './temp-file.js';
 
 /** An upload received into a local temporary file, with what was learnt in the same pass. */
 export interface ReceivedFile {
@@ -35,6 +35,7 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
   let hashNs = 0n;
   const head: Buffer[] = [];
   const started = process.hrtime.bigint();
+  const out = new DurableTempFile(file);
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       if (size < FILE_HEAD_BYTES) head.push(chunk.subarray(0, FILE_HEAD_BYTES - size));
@@ -44,13 +45,15 @@ export async function receiveToTempFile(source: Readable, tempDir: string): Prom
       sha256.update(chunk);
       hashNs += process.hrtime.bigint() - t;
       checker.update(chunk);
+      out.wrote(chunk.length);
       done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      out.settled().then(() => done(), done);
     },
   });
   try {
-    // `flush` fsyncs before close: the bytes are durable before anything points at them.
-    const out = createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
-    await pipeline(source, tap, out);
+    await pipeline(source, tap, out.stream);
     const structure = await checker.finish({ path: file, size });
     const timing = { receiveSeconds: Number(process.hrtime.bigint() - started) / 1e9, hashSeconds: Number(hashNs) / 1e9 };
     const headBytes = Buffer.concat(head);
