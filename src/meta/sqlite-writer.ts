@@ -1,19 +1,7 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../ops/worker-thread.js';
 
 type Row = Record<string, unknown>;
-
-/** The thread's module sits beside this one: .js when compiled, .ts when run from source (tsx). */
-function startThread(workerData: { file: string; table: string }): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const thread = new URL(`./sqlite-writer-thread${ext}`, import.meta.url).href;
-  if (ext === '.js') return new Worker(new URL(thread), { workerData });
-  // A worker does not inherit tsx's loader (Node 20): register it in the thread first.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(thread)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
 interface Pending {
   row: Row;
   resolve: () => void;
@@ -36,7 +24,7 @@ export class SqliteRowWriter {
   private drained: (() => void) | null = null;
 
   constructor(file: string, table: string) {
-    this.worker = startThread({ file, table });
+    this.worker = startWorker(import.meta.url, 'sqlite-writer-thread', { file, table });
     this.worker.unref();
     this.worker.on('message', (results: Array<string | null>) => this.settle(results));
     this.worker.on('error', (err) => this.fail(err));
