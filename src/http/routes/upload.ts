@@ -27,7 +27,7 @@ export async function receiveSingleFile(
       part.file.resume();
       throw errors.tooManyFiles();
     }
-    const received = await receiveToTempFile(part.file, tempDir);
+    const received = await receiveToTempFile(part.file, tempDir, Number.isFinite(declared) ? declared : 0);
     undo.add(() => fs.rm(received.path, { force: true }));
     if (part.file.truncated) throw errors.tooLarge(maxUploadBytes);
     got = { received, filename: part.filename };
