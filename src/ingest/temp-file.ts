@@ -1,4 +1,5 @@
 import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const fdatasyncFd = promisify(fdatasync);
@@ -44,4 +45,14 @@ export class DurableTempFile {
     await this.syncing;
     if (this.syncError !== null) throw this.syncError;
   }
+}
+
+/**
+ * Removes a temp file; a missing one is fine. unlink alone: `fs.rm` lstats the path twice first
+ * (its option check and rimraf), and each upload removes its temp file.
+ */
+export async function removeFile(file: string): Promise<void> {
+  await unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }

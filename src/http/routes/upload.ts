@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { removeFile } from '../../ingest/temp-file.js';
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
 import { receiveToTempFile, type ReceivedFile } from '../../ingest/receive.js';
@@ -28,7 +28,7 @@ export async function receiveSingleFile(
       throw errors.tooManyFiles();
     }
     const received = await receiveToTempFile(part.file, tempDir, Number.isFinite(declared) ? declared : 0);
-    undo.add(() => fs.rm(received.path, { force: true }));
+    undo.add(() => removeFile(received.path));
     if (part.file.truncated) throw errors.tooLarge(maxUploadBytes);
     got = { received, filename: part.filename };
   }
