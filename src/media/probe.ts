@@ -14,6 +14,7 @@ import mediaInfoFactory, {
 } from 'mediainfo.js';
 import sharp from 'sharp';
 import { errors } from '../errors.js';
+import { readJpegHeader } from './jpeg-header.js';
 import type { FileHead, MediaFormat, ProbeResult } from './types.js';
 
 export interface MediaProbe {
@@ -55,8 +56,18 @@ export function createMediaProbe(options: MediaProbeOptions): MediaProbe {
  */
 const HEADER_FIRST = new Set(['image/jpeg', 'image/png']);
 
-/** sharp's header read, from the kept head when it holds the header, else (or when that fails) the file. */
-async function readMetadata(path: string, format: MediaFormat, head: FileHead | undefined) {
+type HeaderFacts = { width?: number; height?: number; orientation?: number; autoOrient: { width: number; height: number } };
+
+/**
+ * The header's facts: a common JPEG's from JS (jpeg-header.ts); otherwise sharp's header read,
+ * from the kept head when it holds the header, else (or when that fails) the file.
+ */
+async function readMetadata(path: string, format: MediaFormat, head: FileHead | undefined): Promise<HeaderFacts> {
+  const jpeg = format.mimeType === 'image/jpeg' && head !== undefined ? readJpegHeader(head.bytes) : null;
+  if (jpeg !== null) {
+    const { width, height, orientation } = jpeg;
+    return { width, height, orientation, autoOrient: orientation >= 5 ? { width: height, height: width } : { width, height } };
+  }
   // limitInputPixels: false so a huge header still yields its size: we refuse it ourselves, by name.
   const fromFile = () =>
     sharp(path, { limitInputPixels: false })
