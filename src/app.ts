@@ -18,6 +18,7 @@ import { posterRoutes, startFrameExtractor } from './http/routes/posters.js';
 import { enforceRequestDeadline } from './http/request-deadline.js';
 import { AssetIngest } from './ingest/ingest.js';
 import { FileCache } from './delivery/file-cache.js';
+import { PlaceholderQueue } from './ingest/placeholder-queue.js';
 import { DerivativeService } from './derivatives/service.js';
 import { createDerivativeHandlers } from './http/derivatives.js';
 import { ImageTransformer } from './media/transform.js';
@@ -143,6 +144,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     probe: deps.probe,
     observe: (stage, seconds) => metrics.uploadStageSeconds.observe({ stage }, seconds),
   });
+  const placeholders = new PlaceholderQueue({
+    blobs: deps.blobs,
+    repo: deps.repo,
+    inFlight,
+    onError: (err, assetId) => app.log.warn({ err, assetId }, 'placeholders not made'),
+  });
+  app.addHook('onClose', async () => placeholders.close());
   await app.register(assetRoutes, {
     repo: deps.repo,
     ingest,
@@ -154,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotencyTtlS: config.ops.idempotencyTtlS,
     inFlight,
     countBytes: (n: number) => metrics.uploadBytes.inc(n),
+    placeholders,
   });
   const files = new FileCache(deps.blobs, { maxBytes: config.cache.fileBytes, maxFileBytes: config.cache.maxFileBytes });
   const d = config.derivatives;

@@ -36,8 +36,9 @@ export class FsBlobStore implements BlobStore {
 
   async putFile(key: string, file: string): Promise<{ created: boolean }> {
     const target = this.pathOf(key);
+    const dir = path.dirname(target);
     try {
-      await fs.mkdir(path.dirname(target), { recursive: true });
+      const firstCreated = await fs.mkdir(dir, { recursive: true });
       try {
         await fs.link(file, target);
       } catch (err) {
@@ -50,8 +51,12 @@ export class FsBlobStore implements BlobStore {
         }
         throw err;
       }
-      // The new directory entry must survive a crash before the row that points at it is committed.
-      await fsyncDir(path.dirname(target));
+      // The new directory entry must survive a crash before the row that points at it is committed,
+      // and so must the entries of directories made for it (most uploads to a young store make
+      // their originals/ab/cd/): without them a crash could lose the directory, blob and all.
+      const synced = [dir];
+      for (let d = dir; firstCreated !== undefined && d !== path.dirname(firstCreated); d = path.dirname(d)) synced.push(path.dirname(d));
+      await Promise.all(synced.map(fsyncDir));
       return { created: true };
     } catch (err) {
       throw storageError(err);

@@ -4,7 +4,6 @@ import type { BlobStore } from '../blob/store.js';
 import { errors } from '../errors.js';
 import type { AssetRecord, AssetRepository } from '../meta/repository.js';
 import type { MediaProbe } from '../media/probe.js';
-import { computePlaceholders } from '../media/placeholder.js';
 import { sniffMediaFormat } from '../media/sniff.js';
 import { safeFileName } from './name.js';
 import type { ReceivedFile } from './receive.js';
@@ -22,6 +21,7 @@ const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
 /**
  * Turns a received temp file into a stored asset: sniff → probe (header-first) → blob → row.
+ * Placeholders are not made here (they decode the image): see placeholder-queue.ts.
  * The blob goes in before the row, so a row never points at nothing. If the row cannot be
  * written, a blob this upload created stays behind as an orphan for the sweeper: deleting it here
  * could race a concurrent upload of the same bytes that has just found it already stored.
@@ -37,12 +37,9 @@ export class AssetIngest {
       observe('hash', received.timing.hashSeconds);
     }
     let t = process.hrtime.bigint();
-    const format = await sniffMediaFormat(received.path);
+    const format = await sniffMediaFormat(received.path, received.head);
     if (!received.structure.ok) throw errors.corruptMedia(received.structure.reason);
-    const probed = await this.deps.probe.probe(received.path, format);
-    // Before putFile: the store may move the temp file away.
-    const placeholders = await computePlaceholders(received.path, probed.mimeType);
-
+    const probed = await this.deps.probe.probe(received.path, format, received.head);
     observe('probe', since(t));
     const id = randomUUID();
     const blobKey = originalKey(received.sha256);
@@ -62,7 +59,6 @@ export class AssetIngest {
       sha256: received.sha256,
       blobKey,
       createdAt: new Date(),
-      ...placeholders,
     };
     observe('store', since(t));
     t = process.hrtime.bigint();

@@ -1,7 +1,8 @@
 /**
  * Placeholders a storefront can paint before the image arrives: a ThumbHash (~25 bytes, base64;
- * decodes to a blurred preview with aspect ratio and alpha) and a dominant colour. Computed once at
- * upload from the local temp file, so serving them costs nothing.
+ * decodes to a blurred preview with aspect ratio and alpha) and a dominant colour. Computed once per
+ * asset, in the background after its upload (ingest/placeholder-queue.ts): making them decodes the
+ * image (fully for PNG/WebP), which the upload itself never does.
  */
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
@@ -14,6 +15,11 @@ export interface Placeholders {
 
 /** Formats sharp cannot decode here (see sniff.ts): no placeholder rather than a failed upload. */
 const UNDECODABLE = new Set(['image/heic', 'image/bmp']);
+
+/** Whether placeholders can be made for this MIME type at all. */
+export function placeholdersPossible(mimeType: string): boolean {
+  return mimeType.startsWith('image/') && !UNDECODABLE.has(mimeType);
+}
 
 const hex = (n: number) => Math.round(n).toString(16).padStart(2, '0');
 
@@ -45,10 +51,10 @@ export function dominantColor(rgba: Uint8Array | Buffer): string {
  * photos; the first frame stands for an animation. Returns null when the pixels do not decode:
  * the upload's structure is already checked, and a missing placeholder must not refuse a file.
  */
-export async function computePlaceholders(path: string, mimeType: string): Promise<Placeholders | null> {
-  if (!mimeType.startsWith('image/') || UNDECODABLE.has(mimeType)) return null;
+export async function computePlaceholders(image: Buffer, mimeType: string): Promise<Placeholders | null> {
+  if (!placeholdersPossible(mimeType)) return null;
   try {
-    const { data, info } = await sharp(path, { limitInputPixels: false, failOn: 'none' })
+    const { data, info } = await sharp(image, { limitInputPixels: false, failOn: 'none' })
       .autoOrient()
       .resize(100, 100, { fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')

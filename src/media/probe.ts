@@ -14,10 +14,12 @@ import mediaInfoFactory, {
 } from 'mediainfo.js';
 import sharp from 'sharp';
 import { errors } from '../errors.js';
-import type { MediaFormat, ProbeResult } from './types.js';
+import { readJpegHeader } from './jpeg-header.js';
+import type { FileHead, MediaFormat, ProbeResult } from './types.js';
 
 export interface MediaProbe {
-  probe(path: string, format: MediaFormat): Promise<ProbeResult>;
+  /** `head` (the file's first bytes, kept by the receive pass) spares a re-open when the header is in it. */
+  probe(path: string, format: MediaFormat, head?: FileHead): Promise<ProbeResult>;
   /** Releases the WASM instance; waits for queued video probes first. */
   close(): Promise<void>;
 }
@@ -41,19 +43,45 @@ export interface MediaProbeOptions {
 export function createMediaProbe(options: MediaProbeOptions): MediaProbe {
   const videos = new VideoProber();
   return {
-    probe: (path, format) =>
-      format.kind === 'video' ? videos.probe(path, format) : probeImage(path, format, options),
+    probe: (path, format, head) =>
+      format.kind === 'video' ? videos.probe(path, format) : probeImage(path, format, options, head),
     close: () => videos.close(),
   };
 }
 
-async function probeImage(path: string, format: MediaFormat, options: MediaProbeOptions): Promise<ProbeResult> {
+/**
+ * Formats whose metadata (size and orientation included) all comes before the pixel data: JPEG
+ * (APPn segments before SOF/SOS) and PNG (eXIf, like every ancillary chunk sharp reads, before
+ * IDAT). A WebP's EXIF comes after its bitstream, and GIF's frame count needs the whole file.
+ */
+const HEADER_FIRST = new Set(['image/jpeg', 'image/png']);
+
+type HeaderFacts = { width?: number; height?: number; orientation?: number; autoOrient: { width: number; height: number } };
+
+/**
+ * The header's facts: a common JPEG's from JS (jpeg-header.ts); otherwise sharp's header read,
+ * from the kept head when it holds the header, else (or when that fails) the file.
+ */
+async function readMetadata(path: string, format: MediaFormat, head: FileHead | undefined): Promise<HeaderFacts> {
+  const jpeg = format.mimeType === 'image/jpeg' && head !== undefined ? readJpegHeader(head.bytes) : null;
+  if (jpeg !== null) {
+    const { width, height, orientation } = jpeg;
+    return { width, height, orientation, autoOrient: orientation >= 5 ? { width: height, height: width } : { width, height } };
+  }
+  // limitInputPixels: false so a huge header still yields its size: we refuse it ourselves, by name.
+  const fromFile = () =>
+    sharp(path, { limitInputPixels: false })
+      .metadata()
+      .catch(() => Promise.reject(errors.corruptMedia(`unreadable ${format.ext} header`)));
+  if (head === undefined || !(head.complete || HEADER_FIRST.has(format.mimeType))) return fromFile();
+  // A cut-off head (e.g. a JPEG whose EXIF/ICC pushes its SOF past it) fails here, not silently.
+  return sharp(head.bytes, { limitInputPixels: false }).metadata().catch(fromFile);
+}
+
+async function probeImage(path: string, format: MediaFormat, options: MediaProbeOptions, head?: FileHead): Promise<ProbeResult> {
   const { maxPixels } = options;
   if (format.mimeType === 'image/bmp') return probeBmp(path, format, options);
-  // limitInputPixels: false so a huge header still yields its size: we refuse it ourselves, by name.
-  const meta = await sharp(path, { limitInputPixels: false })
-    .metadata()
-    .catch(() => Promise.reject(errors.corruptMedia(`unreadable ${format.ext} header`)));
+  const meta = await readMetadata(path, format, head);
   const { width, height } = meta;
   if (!width || !height) throw errors.corruptMedia('no image dimensions');
   if (width * height > maxPixels) throw errors.tooManyPixels(width, height, maxPixels);

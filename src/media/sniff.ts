@@ -4,9 +4,9 @@
  * look at the start of the text.
  */
 import { open } from 'node:fs/promises';
-import { fileTypeFromFile } from 'file-type';
+import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 import { errors } from '../errors.js';
-import type { MediaFormat } from './types.js';
+import type { FileHead, MediaFormat } from './types.js';
 
 /**
  * file-type's MIME (variants included) → our canonical format. Anything not here is refused.
@@ -42,34 +42,53 @@ const SUPPORTED: Readonly<Record<string, MediaFormat>> = {
 /** How much text to look at for markup. A longer preamble only changes *which* refusal is given. */
 const MARKUP_WINDOW = 4096;
 
-export async function sniffMediaFormat(path: string): Promise<MediaFormat> {
-  // fileTypeFromFile reads through a file tokenizer, so TIFFs whose IFD sits at the end still work.
-  const detected = await fileTypeFromFile(path);
+/**
+ * Types file-type names from their first bytes alone (a signature, an ftyp brand, an EBML DocType,
+ * a RIFF form), so a file's head gives the same answer as the whole file. Not TIFF: its IFD may sit
+ * at the end, and camera raw formats are told apart there.
+ */
+const DECIDED_BY_HEAD = new Set(Object.keys(SUPPORTED).filter((mime) => mime !== 'image/tiff'));
+
+/**
+ * Sniffs the upload at `path`; `head` (its first bytes, kept by the receive pass) spares opening
+ * the file when the answer is in it.
+ */
+export async function sniffMediaFormat(path: string, head?: FileHead): Promise<MediaFormat> {
+  const detected = await detect(path, head);
   const format = detected && SUPPORTED[detected.mime];
-  if (format?.mimeType === 'image/heic' && (await hasAvifBrand(path))) return { ...SUPPORTED['image/avif']! };
+  if (format?.mimeType === 'image/heic' && hasAvifBrand(await readHead(path, 64, head))) return { ...SUPPORTED['image/avif']! };
   if (format) return { ...format };
   // file-type calls SVG `application/xml` or nothing at all, and never names HTML.
   if (!detected || detected.mime === 'application/xml') {
-    const markup = classifyMarkup(await readHead(path, MARKUP_WINDOW));
+    const markup = classifyMarkup(await readHead(path, MARKUP_WINDOW, head));
     if (markup === 'svg') throw errors.svgRefused();
     if (markup === 'html') throw errors.unsupportedMedia('text/html');
   }
   throw errors.unsupportedMedia(detected?.mime ?? 'unrecognised content');
 }
 
+async function detect(path: string, head: FileHead | undefined) {
+  if (head !== undefined) {
+    const detected = await fileTypeFromBuffer(head.bytes);
+    if (head.complete || (detected !== undefined && DECIDED_BY_HEAD.has(detected.mime))) return detected;
+  }
+  // fileTypeFromFile reads through a file tokenizer, so TIFFs whose IFD sits at the end still work.
+  return fileTypeFromFile(path);
+}
+
 /**
  * file-type judges HEIF by the major brand alone, so an AVIF written as `mif1` + compatible `avif`
  * (some encoders do) would pass for HEIC and lose its variants. The compatible brands decide.
  */
-async function hasAvifBrand(path: string): Promise<boolean> {
-  const head = await readHead(path, 64);
+function hasAvifBrand(head: Buffer): boolean {
   if (head.length < 16 || head.toString('latin1', 4, 8) !== 'ftyp') return false;
   const end = Math.min(head.readUInt32BE(0), head.length);
   for (let at = 16; at + 4 <= end; at += 4) if (head.toString('latin1', at, at + 4) === 'avif') return true;
   return false;
 }
 
-async function readHead(path: string, length: number): Promise<Buffer> {
+async function readHead(path: string, length: number, head?: FileHead): Promise<Buffer> {
+  if (head !== undefined && (head.complete || head.bytes.length >= length)) return head.bytes.subarray(0, length);
   const file = await open(path, 'r');
   try {
     const buf = Buffer.alloc(length);

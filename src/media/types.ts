@@ -19,3 +19,15 @@ export interface ProbeResult extends MediaFormat {
   /** Rotation (images: EXIF orientation 1–8; videos: degrees 0/90/180/270). */
   orientation: number;
 }
+
+/**
+ * The first bytes of an upload, kept by the receive pass so sniffing and probing need not open the
+ * file again. `complete` when they are the whole file.
+ */
+export interface FileHead {
+  bytes: Buffer;
+  complete: boolean;
+}
+
+/** How much of an upload's start is kept in memory: every header we read from a head fits, in practice. */
+export const FILE_HEAD_BYTES = 64 * 1024;

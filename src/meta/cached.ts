@@ -1,13 +1,16 @@
 import { LRUCache } from 'lru-cache';
 import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
 
+type Placeholders = Parameters<AssetRepository['setPlaceholders']>[1];
+
 export interface RowCacheOptions {
   /** Rows kept (LRU); each is well under 1 KB. */
   maxEntries: number;
   /**
-   * How long a cached row is trusted. A row never changes after insert except by delete; a delete
-   * through this process evicts at once, but one made by another process (a cluster sibling, a
-   * second instance on the same database, `ams` commands) is seen only once the entry expires.
+   * How long a cached row is trusted. A row never changes after insert except by delete and by its
+   * placeholders being added; either through this process evicts at once, but one made by another
+   * process (a cluster sibling, a second instance on the same database, `ams` commands) is seen only
+   * once the entry expires.
    */
   ttlMs: number;
 }
@@ -21,8 +24,8 @@ export interface RowCacheOptions {
  */
 export class CachedAssetRepository implements AssetRepository {
   private readonly rows: LRUCache<string, AssetRecord>;
-  /** Bumped by every delete: a lookup that overlapped one does not cache what it read. */
-  private deletes = 0;
+  /** Bumped by every delete or update: a lookup that overlapped one does not cache what it read. */
+  private changes = 0;
 
   constructor(
     private readonly inner: AssetRepository,
@@ -38,10 +41,22 @@ export class CachedAssetRepository implements AssetRepository {
   async findById(id: string): Promise<AssetRecord | null> {
     const hit = this.rows.get(id);
     if (hit !== undefined) return hit;
-    const epoch = this.deletes;
+    const epoch = this.changes;
     const row = await this.inner.findById(id);
-    if (row !== null && epoch === this.deletes) this.rows.set(id, row);
+    if (row !== null && epoch === this.changes) this.rows.set(id, row);
     return row;
+  }
+
+  async setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
+    // The row changes: drop it (as for a delete) so the next read, and its JSON, carry the fields.
+    this.changes++;
+    this.rows.delete(id);
+    try {
+      await this.inner.setPlaceholders(id, placeholders);
+    } finally {
+      this.changes++;
+      this.rows.delete(id);
+    }
   }
 
   list(query: ListQuery): Promise<AssetPage> {
@@ -49,13 +64,13 @@ export class CachedAssetRepository implements AssetRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    this.deletes++;
+    this.changes++;
     this.rows.delete(id);
     try {
       return await this.inner.delete(id);
     } finally {
       // A lookup that started before the delete and ends after it must not re-cache the row.
-      this.deletes++;
+      this.changes++;
       this.rows.delete(id);
     }
   }

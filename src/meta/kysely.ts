@@ -8,6 +8,7 @@ import { migrationProvider } from './migrations/index.js';
 import { decodeCursor, encodeCursor, likeContains } from './cursor.js';
 import { createPostgresDb, redactUrl } from './postgres.js';
 import { cachePreparedStatements } from './statement-cache.js';
+import { SqliteRowWriter } from './sqlite-writer.js';
 import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
 
 interface AssetsTable {
@@ -61,13 +62,25 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export class KyselyAssetRepository implements AssetRepository {
-  constructor(readonly db: Kysely<Schema>) {}
+  /** `writer`: SQLite files insert from a worker thread, group-committed (sqlite-writer.ts). */
+  constructor(
+    readonly db: Kysely<Schema>,
+    private readonly writer?: SqliteRowWriter,
+  ) {}
 
   insert(a: AssetRecord): Promise<void> {
     return guard(async () => {
+      if (this.writer) await this.writer.insert(toRow(a));
+      else await this.db.insertInto('assets').values(toRow(a)).execute();
+    });
+  }
+
+  setPlaceholders(id: string, p: { thumbhash: string; dominantColor: string }): Promise<void> {
+    return guard(async () => {
       await this.db
-        .insertInto('assets')
-        .values(toRow(a))
+        .updateTable('assets')
+        .set({ thumbhash: p.thumbhash, dominant_color: p.dominantColor })
+        .where('id', '=', id)
         .execute();
     });
   }
@@ -129,6 +142,7 @@ export class KyselyAssetRepository implements AssetRepository {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     await this.db.destroy();
   }
 
@@ -228,7 +242,8 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
     await db.destroy();
     throw unusable(err);
   }
-  return new KyselyAssetRepository(db);
+  // A second connection to ':memory:' would be another, empty database: that one inserts in place.
+  return new KyselyAssetRepository(db, file === ':memory:' ? undefined : new SqliteRowWriter(file, 'assets'));
 }
 
 /**

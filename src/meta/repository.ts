@@ -15,7 +15,10 @@ export interface AssetRecord {
   sha256: string;
   blobKey: string;
   createdAt: Date;
-  /** Image placeholders (media/placeholder.ts); absent when none could be computed. */
+  /**
+   * Image placeholders (media/placeholder.ts), computed in the background after the upload:
+   * absent until then, and for good when none can be computed.
+   */
   thumbhash?: string;
   dominantColor?: string;
 }
@@ -43,6 +46,8 @@ export interface AssetPage {
  */
 export interface AssetRepository {
   insert(asset: AssetRecord): Promise<void>;
+  /** Records an asset's placeholders; a missing id (deleted meanwhile) is not an error. */
+  setPlaceholders(id: string, placeholders: { thumbhash: string; dominantColor: string }): Promise<void>;
   findById(id: string): Promise<AssetRecord | null>;
   /** Newest first, by (createdAt, id); a bad cursor throws the client error BAD_CURSOR. */
   list(query: ListQuery): Promise<AssetPage>;

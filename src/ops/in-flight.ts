@@ -4,14 +4,21 @@
  */
 export class InFlight {
   private count = 0;
+  private started = 0;
   private waiters: Array<() => void> = [];
 
   get size(): number {
     return this.count;
   }
 
+  /** How many uploads have ever started: tells whether one came and went between two looks. */
+  get entries(): number {
+    return this.started;
+  }
+
   enter(): void {
     this.count++;
+    this.started++;
   }
 
   leave(): void {

@@ -94,6 +94,23 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
       assert.equal((await repo.findById(first.id))?.name, first.name);
     });
 
+    it('concurrent inserts succeed or fail each alone (a duplicate among them fails by itself)', async () => {
+      const first = makeAsset();
+      await repo.insert(first);
+      const others = Array.from({ length: 8 }, (_, i) => makeAsset({ name: `concurrent-${i}.jpg` }));
+      const settled = await Promise.allSettled([
+        ...others.slice(0, 4).map((a) => repo.insert(a)),
+        repo.insert({ ...first, name: 'duplicate.jpg' }),
+        ...others.slice(4).map((a) => repo.insert(a)),
+      ]);
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+      );
+      for (const a of others) assert.deepEqual(await repo.findById(a.id), a);
+      assert.equal((await repo.findById(first.id))?.name, first.name);
+    });
+
     it('delete is true for an existing row, then false', async () => {
       const a = makeAsset();
       const b = makeAsset();
@@ -119,6 +136,18 @@ export function assetRepositoryContract(name: string, open: RepositoryFactory): 
       assert.equal(await repo.countByBlobKey(originalKey('0'.repeat(64))), 0);
       await repo.delete(third.id);
       assert.equal(await repo.countByBlobKey(shared), 2);
+    });
+
+    it('setPlaceholders adds the placeholders to one row; a missing id is no error', async () => {
+      const a = makeAsset();
+      const b = makeAsset();
+      await repo.insert(a);
+      await repo.insert(b);
+      const placeholders = { thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI', dominantColor: '#d02010' };
+      await repo.setPlaceholders(a.id, placeholders);
+      await repo.setPlaceholders(randomUUID(), placeholders);
+      assert.deepEqual(await repo.findById(a.id), { ...a, ...placeholders });
+      assert.deepEqual(await repo.findById(b.id), b);
     });
 
     it('check passes on a working database', async () => {

@@ -84,6 +84,15 @@ describe('the row cache in front of SQLite, with another process writing the sam
     assert.equal(await cached.findById(b.id), null);
   });
 
+  it('placeholders set through the cache show at once', async () => {
+    const a = asset();
+    await other.insert(a);
+    assert.equal((await cached.findById(a.id))?.thumbhash, undefined);
+    await cached.setPlaceholders(a.id, { thumbhash: 'AAAA', dominantColor: '#102030' });
+    const got = await cached.findById(a.id);
+    assert.deepEqual([got?.thumbhash, got?.dominantColor], ['AAAA', '#102030']);
+  });
+
   it('holds at most maxEntries rows: the least recently used goes to the database again', async () => {
     const rows = [asset(), asset(), asset(), asset()];
     for (const r of rows) await other.insert(r);

@@ -152,7 +152,10 @@ describe('ams migrate-db: SQLite to PostgreSQL, verified, resumable', { skip: NO
         for (const { json: a } of assets) {
           const { success, ...published } = a;
           assert.equal(success, true);
-          assert.deepEqual(await json(await fetch(`${server.url}/assets/${a.id}`)), published);
+          // Placeholders are made in the background after the 201: whether a row had them when it
+          // was copied is timing, so they are left out of the comparison.
+          const { thumbhash, dominantColor, ...got } = await json(await fetch(`${server.url}/assets/${a.id}`));
+          assert.deepEqual(got, published);
         }
       } finally {
         await server.close();

@@ -46,6 +46,18 @@ describe('AMS_STORAGE=s3: uploads stored in the bucket, redirects presigned, the
     assert.deepEqual(await server.storedFiles(), []);
   });
 
+  test('placeholders are made after the 201 from the bytes in the bucket (the temp file is gone by then)', async () => {
+    const created = await json(await upload(server, await fixture('exif-6.jpg'), { filename: 'portrait.jpg' }));
+    for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 50))) {
+      const got = await json(await fetch(`${server.url}/assets/${created.id}`));
+      if (got.thumbhash !== undefined) {
+        assert.match(got.dominantColor, /^#[0-9a-f]{6}$/);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'no placeholders after 10 s');
+    }
+  });
+
   test('/images/{id} → 303 to a presigned URL that serves the exact bytes, named like the asset', async () => {
     const bytes = await fixture('image.png');
     const body = await json(await upload(server, bytes, { filename: 'red dot.png' }));

@@ -9,6 +9,7 @@ import { receiveSingleFile } from './upload.js';
 import type { IdempotencyStore } from '../../meta/idempotency.js';
 import { checkDigests } from '../digests.js';
 import type { InFlight } from '../../ops/in-flight.js';
+import type { PlaceholderQueue } from '../../ingest/placeholder-queue.js';
 import { beginIdempotentUpload, checkIdempotencyKeyHeader } from '../idempotent.js';
 
 export interface AssetRoutesOptions {
@@ -24,6 +25,8 @@ export interface AssetRoutesOptions {
   /** Counts this upload while it runs (graceful shutdown waits on it). */
   inFlight?: InFlight;
   countBytes?: (n: number) => void;
+  /** Makes image placeholders after the 201; without it assets have none. */
+  placeholders?: PlaceholderQueue;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -88,6 +91,7 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         let body;
         try {
           const asset = await opts.ingest.commit(received, filename);
+          opts.placeholders?.enqueue(asset);
           body = { ...toAssetJson(asset, opts.publicUrl()), success: true };
           await idem.finish(body);
         } catch (err) {
@@ -115,7 +119,10 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
     },
     async (request, reply) => {
       const { assetId } = request.params as { assetId: string };
-      return reply.type('application/json; charset=utf-8').send(serialisedAsset(await findAsset(opts.repo, assetId), opts.publicUrl()));
+      const asset = await findAsset(opts.repo, assetId);
+      // Its placeholders may have been dropped from a full queue (or lost to a restart): ask again.
+      opts.placeholders?.enqueue(asset);
+      return reply.type('application/json; charset=utf-8').send(serialisedAsset(asset, opts.publicUrl()));
     },
   );
 };

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { removeFile } from '../../ingest/temp-file.js';
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
 import { receiveToTempFile, type ReceivedFile } from '../../ingest/receive.js';
@@ -27,8 +27,8 @@ export async function receiveSingleFile(
       part.file.resume();
       throw errors.tooManyFiles();
     }
-    const received = await receiveToTempFile(part.file, tempDir);
-    undo.add(() => fs.rm(received.path, { force: true }));
+    const received = await receiveToTempFile(part.file, tempDir, Number.isFinite(declared) ? declared : 0);
+    undo.add(() => removeFile(received.path));
     if (part.file.truncated) throw errors.tooLarge(maxUploadBytes);
     got = { received, filename: part.filename };
   }
