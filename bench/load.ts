@@ -88,6 +88,21 @@ export async function seedAssets(url: string, photo: Buffer, n: number, concurre
 }
 
 /**
+ * Waits (bounded: 120 s) until every seeded image has its placeholders, which AMS makes in the
+ * background once uploads stop, and returns each asset's final JSON: a GET workload must measure
+ * the steady state, not share the core with a queue of placeholder decodes.
+ */
+export async function settledAssets(url: string, ids: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const all = await Promise.all(ids.map(async (id) => (await fetch(`${url}/assets/${id}`)).json() as Promise<Record<string, unknown>>));
+    if (all.every((a) => typeof a.thumbhash === 'string')) return all;
+    if (Date.now() > deadline) throw new Error('placeholders not made within 120 s of seeding');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
  * `connections` keep-alive loops GETting `url` for `seconds`, counting bytes as they arrive.
  * For large files: autocannon stalled here at c=32 against AMS (0 responses in 4 s) while 32
  * parallel curls fetched the same 20 MB in ~2 s, so the figure would have measured the tool.

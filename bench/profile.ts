@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { prepareMedia } from './media.js';
-import { cannon, seedAssets, uploadFile, uploadRequests } from './load.js';
+import { cannon, seedAssets, settledAssets, uploadFile, uploadRequests } from './load.js';
 import { wrk } from './wrk.js';
 import { startAms } from './servers.js';
 
@@ -20,7 +20,7 @@ const data = path.join(work, 'data');
 let paths: string[] = [];
 if (which === 'W2' || which === 'W3') {
   const seeder = await startAms(data);
-  const assets = await seedAssets(seeder.url, media.photo50k, 200);
+  const assets = await settledAssets(seeder.url, (await seedAssets(seeder.url, media.photo50k, 200)).map((a) => String(a.id)));
   await seeder.stop();
   paths = which === 'W2' ? assets.map((a) => `/assets/${String(a.id)}`) : [new URL(String(assets[0]?.href)).pathname];
 }
