@@ -5,12 +5,14 @@
  * derivative exactly like an original (strong ETag, immutable caching, 304, Range).
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FileCache } from '../delivery/file-cache.js';
-import { planDelivery } from '../delivery/plan.js';
+import { planDelivery, type Representation } from '../delivery/plan.js';
 import type { DerivativeService } from '../derivatives/service.js';
 import { matchesPreset, verifySignature, withSignature } from '../derivatives/signing.js';
 import { errors } from '../errors.js';
+import { derivativeMetrics } from '../derivatives/metrics.js';
 import { TransformTimeout } from '../media/transform.js';
 import {
   canonicalQuery,
@@ -44,6 +46,12 @@ const STORE_ONLY = new Set(['image/heic', 'image/bmp']);
 
 export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
   const { rules, signingKeys } = opts;
+  /**
+   * Derivatives known to be stored, by asset and key: a warm request then needs no stat of the
+   * blob, no hashing for its ETag and no header formatting (planDelivery memoises per object).
+   * Keys are never overwritten, so an entry stays true for as long as the blob exists.
+   */
+  const stored = new LRUCache<string, Representation>({ max: 10_000 });
 
   /** Where an asset's derivatives are asked for: an image's own path, a video's poster. */
   const entryPath = (asset: AssetRecord) => (asset.kind === 'video' ? `/videos/${asset.id}/poster` : `/images/${asset.id}`);
@@ -117,38 +125,41 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
       return reply.code(303).header('location', derivativeUrl(asset, req, format)).send();
     }
 
+    const key = opts.service.keyOf(asset, req, format);
+    const memo = `${asset.id} ${key}`;
+    const known = stored.get(memo);
     // A key names exactly one stored blob (puts never overwrite), so its hash is a strong validator,
     // known before the derivative exists: a revalidation never costs a transform.
-    const etag = `"${createHash('sha256').update(opts.service.keyOf(asset, req, format)).digest('hex').slice(0, 40)}"`;
+    const etag = known?.etag ?? `"${createHash('sha256').update(key).digest('hex').slice(0, 40)}"`;
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => ['*', etag, `W/${etag}`].includes(t.trim()))) {
       return reply.code(304).headers({ etag, 'cache-control': 'public, max-age=31536000, immutable' }).send();
     }
-    let stored;
-    try {
-      stored = await opts.service.ensure(asset, req, format);
-    } catch (err) {
-      throw err instanceof TransformTimeout ? errors.derivativeTimeout() : err;
+    let rep = known;
+    let bytes: Buffer | undefined;
+    if (rep !== undefined) derivativeMetrics.hits.inc();
+    else {
+      let made;
+      try {
+        made = await opts.service.ensure(asset, req, format);
+      } catch (err) {
+        throw err instanceof TransformTimeout ? errors.derivativeTimeout() : err;
+      }
+      const base = asset.name.replace(/\.[^.]*$/, '');
+      rep = { etag, size: made.size, contentType: made.contentType, lastModified: asset.createdAt, fileName: `${base}.${EXT_OF[format]}` };
+      bytes = made.bytes;
+      // The bytes of a transform this request waited for are the next requests' cache entry; the
+      // representation is remembered once the blob was found stored (a write-behind put may fail).
+      if (bytes) opts.files.remember(key, bytes);
+      else stored.set(memo, rep);
     }
-    const base = asset.name.replace(/\.[^.]*$/, '');
-    const plan = planDelivery(
-      {
-        etag,
-        size: stored.size,
-        contentType: stored.contentType,
-        lastModified: asset.createdAt,
-        fileName: `${base}.${EXT_OF[format]}`,
-      },
-      {
-        method: request.method,
-        range: request.headers.range,
-        ifNoneMatch: request.headers['if-none-match'],
-        ifRange: request.headers['if-range'] as string | undefined,
-      },
-    );
-    // The bytes of a transform this request waited for are the next requests' cache entry.
-    if (stored.bytes) opts.files.remember(stored.key, stored.bytes);
-    return renderDelivery(reply, plan, opts.files, stored.key, stored.size, stored.bytes);
+    const plan = planDelivery(rep, {
+      method: request.method,
+      range: request.headers.range,
+      ifNoneMatch: request.headers['if-none-match'],
+      ifRange: request.headers['if-range'] as string | undefined,
+    });
+    return renderDelivery(reply, plan, opts.files, key, rep.size, bytes);
   }
 
   return { redirect, file, drain: () => opts.service.drain() };
