@@ -24,6 +24,12 @@ async function fsyncDir(dir: string): Promise<void> {
  */
 export class FsBlobStore implements BlobStore {
   private readonly stagingDir: string;
+  /**
+   * Directories whose creation is still being made durable (their parents' fsyncs), by path. A put
+   * that finds such a directory already there waits for them too: otherwise its row could commit
+   * while the directory holding its blob can still vanish in a crash.
+   */
+  private readonly newDirs = new Map<string, Promise<void>>();
 
   constructor(private readonly root: string) {
     this.stagingDir = path.join(root, '.staging');
@@ -39,6 +45,18 @@ export class FsBlobStore implements BlobStore {
     const dir = path.dirname(target);
     try {
       const firstCreated = await fs.mkdir(dir, { recursive: true });
+      // Registered before anything else is awaited, so a put racing into the new directory sees it.
+      if (firstCreated !== undefined) {
+        const parents: string[] = [];
+        for (let d = dir; d !== path.dirname(firstCreated); d = path.dirname(d)) parents.push(path.dirname(d));
+        const durable = Promise.all(parents.map(fsyncDir)).then(() => undefined);
+        this.newDirs.set(dir, durable);
+        // Settled either way: a failed sync is this put's error (awaited below), not an unhandled one.
+        durable.then(
+          () => this.newDirs.get(dir) === durable && this.newDirs.delete(dir),
+          () => this.newDirs.get(dir) === durable && this.newDirs.delete(dir),
+        );
+      }
       try {
         await fs.link(file, target);
       } catch (err) {
@@ -47,6 +65,9 @@ export class FsBlobStore implements BlobStore {
           // its mtime puts it back inside gc's grace period until this upload's row is committed.
           const now = new Date();
           await fs.utimes(target, now, now).catch(() => {});
+          // The put that linked it may not have made its entry durable yet; this upload's row must
+          // not commit before it is.
+          await Promise.all([fsyncDir(dir), this.newDirs.get(dir)]);
           return { created: false };
         }
         throw err;
@@ -54,9 +75,7 @@ export class FsBlobStore implements BlobStore {
       // The new directory entry must survive a crash before the row that points at it is committed,
       // and so must the entries of directories made for it (most uploads to a young store make
       // their originals/ab/cd/): without them a crash could lose the directory, blob and all.
-      const synced = [dir];
-      for (let d = dir; firstCreated !== undefined && d !== path.dirname(firstCreated); d = path.dirname(d)) synced.push(path.dirname(d));
-      await Promise.all(synced.map(fsyncDir));
+      await Promise.all([fsyncDir(dir), this.newDirs.get(dir)]);
       return { created: true };
     } catch (err) {
       throw storageError(err);
