@@ -47,29 +47,27 @@ export class CachedAssetRepository implements AssetRepository {
     return row;
   }
 
-  async setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
-    // The row changes: drop it (as for a delete) so the next read, and its JSON, carry the fields.
-    this.changes++;
-    this.rows.delete(id);
-    try {
-      await this.inner.setPlaceholders(id, placeholders);
-    } finally {
-      this.changes++;
-      this.rows.delete(id);
-    }
+  setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
+    // The row changes: drop it, so the next read (and its JSON) carries the fields.
+    return this.changing(id, () => this.inner.setPlaceholders(id, placeholders));
   }
 
   list(query: ListQuery): Promise<AssetPage> {
     return this.inner.list(query);
   }
 
-  async delete(id: string): Promise<boolean> {
+  delete(id: string): Promise<boolean> {
+    return this.changing(id, () => this.inner.delete(id));
+  }
+
+  /** Runs a change to one row with its cached copy evicted before and after. */
+  private async changing<T>(id: string, change: () => Promise<T>): Promise<T> {
     this.changes++;
     this.rows.delete(id);
     try {
-      return await this.inner.delete(id);
+      return await change();
     } finally {
-      // A lookup that started before the delete and ends after it must not re-cache the row.
+      // A lookup that started before the change and ends after it must not re-cache the old row.
       this.changes++;
       this.rows.delete(id);
     }
