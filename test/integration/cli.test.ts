@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES, PUBLIC_URL, TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
-import { CLI, runCli } from '../helpers/process.js';
+import { runCli } from '../helpers/process.js';
 
 const ams = runCli;
 
