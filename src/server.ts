@@ -6,6 +6,7 @@ import { createRuntime } from './deps.js';
 import { runPrimary } from './ops/cluster.js';
 import { joinClusterMetrics } from './ops/cluster-metrics.js';
 import { InFlight } from './ops/in-flight.js';
+import { BatchedLogStream } from './ops/log-stream.js';
 import { closeGracefully } from './ops/shutdown.js';
 
 function printBanner(base: string, token: string, file: string | null): void {
@@ -31,7 +32,7 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
   // buffered is written when the process exits; a kill -9 can lose the last 250 ms of lines.
   // Cluster workers share stdout: only writes of at most PIPE_BUF (4 KiB) are atomic on a pipe, so
   // each of them writes whole lines, one at a time, or lines of two workers could interleave.
-  const logStream = pino.destination({ dest: 1, sync: true, minLength: cluster.isWorker ? 0 : 4096 });
+  const logStream = new BatchedLogStream(pino.destination({ dest: 1, sync: true }), cluster.isWorker ? 0 : 4096);
   setInterval(() => logStream.flush(), 250).unref();
   process.once('exit', () => {
     try {
