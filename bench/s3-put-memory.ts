@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createS3Client } from '../src/blob/open.js';
+import { createS3Client } from '../src/blob/s3-client.js';
 import { S3BlobStore } from '../src/blob/s3.js';
 import { loadConfig } from '../src/config.js';
 

@@ -57,7 +57,7 @@ export async function createRuntime(
   const repo = cache.rows > 0 ? new CachedAssetRepository(db, { maxEntries: cache.rows, ttlMs: cache.rowTtlMs }) : db;
   // The open SQLite connection keeps answering after its file is gone; /readyz reads the file itself.
   const databaseProbe = database.kind === 'postgres' ? undefined : sqliteFileProbe(database.file);
-  const store = openBlobStore(config.storage);
+  const store = await openBlobStore(config.storage);
   const blobs = store.blobs;
   try {
     await untilAvailable('the storage', () => blobs.check(), config.storage.kind === 's3' ? waitMs : 0, say);

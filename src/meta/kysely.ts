@@ -6,7 +6,6 @@ import { DatabaseUnavailable } from '../errors.js';
 import type { MediaKind } from '../media/types.js';
 import { migrationProvider } from './migrations/index.js';
 import { decodeCursor, encodeCursor, likeContains } from './cursor.js';
-import { createPostgresDb, redactUrl } from './postgres.js';
 import { cachePreparedStatements } from './statement-cache.js';
 import { SqliteRowWriter } from './sqlite-writer.js';
 import type { AssetPage, AssetRecord, AssetRepository, ListQuery } from './repository.js';
@@ -251,6 +250,8 @@ export async function openRepository(url: string): Promise<KyselyAssetRepository
  * migrator takes an advisory lock, so each migration runs exactly once.
  */
 async function openPostgresRepository(url: string): Promise<KyselyAssetRepository> {
+  // pg is loaded only when PostgreSQL is configured (less heap for every garbage collection to mark).
+  const { createPostgresDb, redactUrl } = await import('./postgres.js');
   const db = createPostgresDb(url);
   try {
     await migrate(db);

@@ -310,8 +310,8 @@ describe('S3BlobStore on an S3-compatible server (s3rver on loopback)', () => {
   });
   after(() => s3.close());
   // A fresh key prefix per test gives each one an empty store in the shared bucket.
-  blobStoreContract('S3BlobStore', () => {
+  blobStoreContract('S3BlobStore', async () => {
     const storage = loadConfig({ ...s3.env(`t-${randomBytes(6).toString('hex')}/`), AMS_DATA_DIR: os.tmpdir() }).storage;
-    return openBlobStore(storage).blobs;
+    return (await openBlobStore(storage)).blobs;
   });
 });

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { originalKey } from '../../src/blob/keys.js';
-import { createS3Client } from '../../src/blob/open.js';
+import { createS3Client } from '../../src/blob/s3-client.js';
 import { S3BlobStore } from '../../src/blob/s3.js';
 import { loadConfig } from '../../src/config.js';
 import { StorageUnavailable } from '../../src/errors.js';

@@ -42,7 +42,7 @@ describe('ams migrate-storage: the local disk to S3, verified, resumable', () =>
   before(async () => {
     s3 = await startS3();
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ams-migrate-'));
-    bucket = openBlobStore(loadConfig({ ...s3.env('x/'), AMS_DATA_DIR: dataDir }).storage);
+    bucket = await openBlobStore(loadConfig({ ...s3.env('x/'), AMS_DATA_DIR: dataDir }).storage);
   });
   after(async () => {
     bucket.close();
@@ -107,7 +107,7 @@ describe('ams migrate-storage: the local disk to S3, verified, resumable', () =>
     try {
       const run = await ams(['migrate-storage', '--from', 's3', '--to', `fs:${other}`], { AMS_DATA_DIR: dataDir, ...s3.env('x/') });
       assert.equal(run.code, 0, run.stderr);
-      const back = openBlobStore({ kind: 'fs', root: path.join(other, 'blobs') }).blobs;
+      const back = (await openBlobStore({ kind: 'fs', root: path.join(other, 'blobs') })).blobs;
       let n = 0;
       for await (const e of bucket.blobs.list('')) {
         const [a, b] = await Promise.all([bucket.blobs.get(e.key), back.get(e.key)]);

@@ -26,7 +26,7 @@ describe('AMS_STORAGE=s3: uploads stored in the bucket, redirects presigned, the
   before(async () => {
     s3 = await startS3();
     server = await startServer({ ...s3.env(PREFIX), AMS_S3_PRESIGN_TTL: '120' });
-    const opened = openBlobStore(loadConfig({ ...s3.env(PREFIX), AMS_DATA_DIR: os.tmpdir() }).storage);
+    const opened = await openBlobStore(loadConfig({ ...s3.env(PREFIX), AMS_DATA_DIR: os.tmpdir() }).storage);
     bucket = opened.blobs;
     closeBucket = opened.close;
   });

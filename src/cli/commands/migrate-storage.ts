@@ -39,8 +39,8 @@ export function registerMigrateStorage(program: Command): void {
       const from = storageNamed(opts.from, config);
       const to = storageNamed(opts.to, config);
       if (JSON.stringify(from) === JSON.stringify(to)) throw new Error('--from and --to name the same store');
-      const source = openBlobStore(from);
-      const target = openBlobStore(to);
+      const source = await openBlobStore(from);
+      const target = await openBlobStore(to);
       // On a terminal: a live bar; in a log: a line every few seconds.
       const bar = new cliProgress.SingleBar(
         { format: 'copying [{bar}] {value}/{total} files, {mb} MB copied', noTTYOutput: true, notTTYSchedule: 5000, stream: process.stderr },
