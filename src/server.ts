@@ -6,6 +6,7 @@ import { createRuntime } from './deps.js';
 import { runPrimary } from './ops/cluster.js';
 import { joinClusterMetrics } from './ops/cluster-metrics.js';
 import { InFlight } from './ops/in-flight.js';
+import { tuneHeapGrowth } from './ops/heap-growth.js';
 import { BatchedLogStream } from './ops/log-stream.js';
 import { closeGracefully } from './ops/shutdown.js';
 
@@ -21,6 +22,7 @@ function printBanner(base: string, token: string, file: string | null): void {
  * AMS_WORKERS > 1 this process becomes the cluster primary and each worker runs this again.
  */
 export async function runServer(config: Readonly<Config>): Promise<void> {
+  tuneHeapGrowth();
   if (config.ops.workers > 1 && cluster.isPrimary) {
     return runPrimary(config, (base, token) => printBanner(base, token, null));
   }
