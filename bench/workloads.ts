@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Result } from 'autocannon';
 import { distinctJpeg, type BenchMedia } from './media.js';
-import { SECONDS, cannon, download, seedAssets, settledAssets, uploadFile, uploadRequests } from './load.js';
+import { SECONDS, cannon, curlUpload, download, seedAssets, settledAssets, uploadFile, uploadRequests } from './load.js';
 import { PINNED, SERVER_CORE, memory, resetPeak, startAms, startBareFastify, startBareMultipart, startNginx, type Running } from './servers.js';
 import { spread, type Row, type Spread } from './stats.js';
 import { wrk, type WrkResult } from './wrk.js';
@@ -173,7 +173,7 @@ export async function benchW5(work: string, media: BenchMedia): Promise<Row[]> {
   const once = async (s: Running) => {
     await resetPeak(s.pid);
     const before = await memory(s.pid);
-    const r = await uploadFile(s.url, media.video1g, 'big.mp4');
+    const r = curlUpload(s.url, media.video1g, 'big.mp4');
     if (r.status !== 201) throw new Error(`1 GiB upload: ${r.status} ${r.body}`);
     const after = await memory(s.pid);
     return { mbps: size / r.seconds / MB, growth: (after.peak - before.rss) / MB };
@@ -186,6 +186,18 @@ export async function benchW5(work: string, media: BenchMedia): Promise<Row[]> {
   };
   const ams = await withServer(() => startAms(path.join(work, 'w5-ams')), three);
   const bare = await withServer(() => startBareMultipart(path.join(work, 'w5-bare')), three);
+  // Unpinned (both cores): AMS hashes MD5 and SHA-256 in worker threads when it has a second core.
+  const unpinned = await withServer(() => startAms(path.join(work, 'w5-ams-unpinned'), [], false), three);
+  // What this disk takes durably (what AMS's 201 promises), on the same filesystem: dd then fdatasync.
+  const dd = path.join(work, 'w5-dd');
+  const disk = spread(
+    Array.from({ length: RUNS }, () => {
+      const t = performance.now();
+      execFileSync('dd', ['if=/dev/zero', `of=${dd}`, 'bs=1M', `count=${Math.round(size / MB)}`, 'conv=fdatasync'], { stdio: 'ignore' });
+      return size / ((performance.now() - t) / 1000) / MB;
+    }),
+  );
+  await fs.rm(dd, { force: true });
   const md5 = spread(
     Array.from({ length: RUNS }, () => {
       const t = performance.now();
@@ -196,7 +208,8 @@ export async function benchW5(work: string, media: BenchMedia): Promise<Row[]> {
   const amsRate = spread(ams.map((r) => r.mbps));
   return [
     { workload: 'W5 upload 1 GiB video', metric: 'MB/s', ams: amsRate, ceilingName: 'bare node:http + busboy + MD5', ceiling: spread(bare.map((r) => r.mbps)), better: 'higher', target: '≥ 0.9' },
-    { workload: 'W5', metric: 'MB/s', ams: amsRate, ceilingName: '`md5sum` of the same file', ceiling: md5, better: 'higher', target: '≥ 0.7 (unpinned, hashing off the event loop)' },
+    { workload: 'W5 unpinned, hashing in threads', metric: 'MB/s', ams: spread(unpinned.map((r) => r.mbps)), ceilingName: '`md5sum` of the same file', ceiling: md5, better: 'higher', target: '≥ 0.7' },
+    { workload: 'W5 unpinned', metric: 'MB/s', ams: spread(unpinned.map((r) => r.mbps)), ceilingName: 'this disk, durably (`dd bs=1M conv=fdatasync`)', ceiling: disk, better: 'higher', target: '' },
     { workload: 'W5', metric: 'peak RSS growth MB', ams: spread(ams.map((r) => r.growth)), ceilingName: 'bare multipart server', ceiling: spread(bare.map((r) => r.growth)), better: 'none', target: '≤ 100 MB' },
   ];
 }
