@@ -8,6 +8,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** A thread that stopped is replaced on the next insert, but not more often than this. */
+export const RESTART_AFTER_MS = 1000;
+
 /**
  * Inserts rows into a SQLite file from a worker thread, with group commit. better-sqlite3 is
  * synchronous: on the event loop every commit's WAL fsync (synchronous = FULL) stalls every other
@@ -15,24 +18,35 @@ interface Pending {
  * rows arriving meanwhile go together into the next transaction: one fsync for many rows. Each
  * caller hears only after its own transaction committed; a row that fails (a duplicate id) fails
  * alone. Readers on other connections see a row once its insert has resolved (WAL).
+ *
+ * If the thread stops (it could not open the file, or died), the inserts it held fail — their
+ * rows may or may not be in, which the caller treats as a failed upload whose blob gc may take —
+ * and the next insert, from RESTART_AFTER_MS on, starts a new thread: a passing fault must not
+ * leave every later upload failing until the process is restarted.
  */
 export class SqliteRowWriter {
-  private readonly worker: Worker;
+  private worker: Worker | null = null;
   private queued: Pending[] = [];
   private batch: Pending[] | null = null;
-  private broken: Error | null = null;
+  private closed = false;
+  /** Why the last thread stopped, and when; inserts fail with it until a restart is due. */
+  private stopped: { err: Error; at: number } | null = null;
   private drained: (() => void) | null = null;
 
-  constructor(file: string, table: string) {
-    this.worker = startWorker(import.meta.url, 'sqlite-writer-thread', { file, table });
-    this.worker.unref();
-    this.worker.on('message', (results: Array<string | null>) => this.settle(results));
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', () => this.fail(new Error('the SQLite writer thread has stopped')));
+  constructor(
+    private readonly file: string,
+    private readonly table: string,
+  ) {
+    this.start();
   }
 
   insert(row: Row): Promise<void> {
-    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error('the SQLite writer is closed'));
+    if (this.worker === null) {
+      const stopped = this.stopped as { err: Error; at: number };
+      if (Date.now() - stopped.at < RESTART_AFTER_MS) return Promise.reject(stopped.err);
+      this.start();
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ row, resolve, reject });
       this.send();
@@ -42,16 +56,27 @@ export class SqliteRowWriter {
   /** Waits for every insert handed in so far, then stops the thread. */
   async close(): Promise<void> {
     if (this.batch !== null || this.queued.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    if (this.broken) return;
-    this.broken = new Error('the SQLite writer is closed');
-    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.ref(); // or the process may end before the thread has closed its connection
-    this.worker.postMessage('close');
+    this.closed = true;
+    const worker = this.worker;
+    if (worker === null) return;
+    this.worker = null;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.ref(); // or the process may end before the thread has closed its connection
+    worker.postMessage('close');
     await exited;
   }
 
+  private start(): void {
+    const worker = startWorker(import.meta.url, 'sqlite-writer-thread', { file: this.file, table: this.table });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (results: Array<string | null>) => this.settle(results));
+    worker.on('error', (err) => this.lost(worker, err));
+    worker.on('exit', () => this.lost(worker, new Error('the SQLite writer thread has stopped')));
+  }
+
   private send(): void {
-    if (this.batch !== null || this.queued.length === 0) return;
+    if (this.batch !== null || this.queued.length === 0 || this.worker === null) return;
     this.batch = this.queued;
     this.queued = [];
     // Only while work is out does the thread keep the process alive.
@@ -69,15 +94,18 @@ export class SqliteRowWriter {
     });
     this.send();
     if (this.batch === null) {
-      this.worker.unref();
+      this.worker?.unref();
       this.drained?.();
       this.drained = null;
     }
   }
 
-  private fail(err: Error): void {
-    this.broken ??= err;
-    for (const p of [...(this.batch ?? []), ...this.queued.splice(0)]) p.reject(this.broken);
+  /** The thread `worker` stopped ('error' comes first, then 'exit': only the first counts). */
+  private lost(worker: Worker, err: Error): void {
+    if (this.worker !== worker) return; // closed on purpose, or already replaced
+    this.worker = null;
+    this.stopped = { err, at: Date.now() };
+    for (const p of [...(this.batch ?? []), ...this.queued.splice(0)]) p.reject(err);
     this.batch = null;
     this.drained?.();
     this.drained = null;
