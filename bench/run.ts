@@ -45,7 +45,7 @@ try {
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = [
   `Run ${new Date().toISOString()} on ${os.cpus().length}× ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}, Node ${process.version}; load average before the run: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
-  PINNED ? `Servers pinned to core ${SERVER_CORE}, load generators (wrk for GETs, autocannon for W1 uploads, node:http for the 20 MB file and W5) to core ${LOADGEN_CORE} (taskset).` : 'Not pinned (fewer than 2 cores or no taskset).',
+  PINNED ? `Servers pinned to core ${SERVER_CORE}, load generators (wrk for GETs, autocannon for W1 uploads, node:http for the 20 MB file, curl for W5) to core ${LOADGEN_CORE} (taskset).` : 'Not pinned (fewer than 2 cores or no taskset).',
   `Each figure: median of 3 runs of ${process.env.BENCH_SECONDS ?? 5} s (min–max), after a warm-up run.`,
 ].join('\n');
 const out = `${header}\n\n${table(rows)}\n${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
