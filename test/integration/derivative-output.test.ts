@@ -60,6 +60,24 @@ describe('derivative output and refusals', () => {
     }
   });
 
+  test('a multi-page TIFF is a document, not an animation: every output is its first page', async () => {
+    // multipage.tiff: a 48x32 page, then a 24x16 one. Decoding every page as frames of one
+    // animation fails on pages of different sizes (it was a 500), and same-size pages turned into
+    // an animated WebP or GIF.
+    const sameSize = await sharp(Buffer.alloc(40 * 60 * 3, 120), { raw: { width: 40, height: 60, channels: 3, pageHeight: 20 } })
+      .tiff()
+      .toBuffer();
+    assert.equal((await sharp(sameSize).metadata()).pages, 3, 'the source has three pages');
+    for (const [bytes, width, height] of [[await fixture('multipage.tiff'), 24, 16], [sameSize, 20, 10]] as const) {
+      const id = await put(bytes, 'scan.tif');
+      for (const ext of ['webp', 'gif', 'jpg', 'png', 'avif']) {
+        const out = await get(`/images/${id}.${ext}?width=${width}`);
+        assert.ok((out.meta.pages ?? 1) === 1, `${ext}: ${out.meta.pages} pages`);
+        assert.deepEqual([out.meta.width, out.meta.height], [width, height], ext);
+      }
+    }
+  });
+
   test('HEIC and BMP are store-only: a derivative request answers 400 NOT_TRANSFORMABLE naming the original', async () => {
     for (const name of ['image.heic', 'image.bmp']) {
       const id = await put(await fixture(name), name);
