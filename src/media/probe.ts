@@ -198,10 +198,9 @@ function readVideo(result: MediaInfoResult, format: MediaFormat): ProbeResult {
   if (general?.extra?.['IsTruncated'] === 'Yes') throw errors.corruptMedia('the video ends early');
   const video = tracks.find((t): t is VideoTrack => isTrackType(t, 'Video'));
   if (!video) throw errors.corruptMedia('no video track');
-  const { Width: stored, Height: height, PixelAspectRatio: par } = video;
-  if (!stored || !height) throw errors.corruptMedia('the video track has no dimensions');
-  // Anamorphic video is shown at width × pixel aspect ratio, as browsers report videoWidth.
-  const width = par && Math.abs(par - 1) > 0.01 ? Math.round(stored * par) : stored;
+  const { Width: storedWidth, Height: storedHeight, PixelAspectRatio: par } = video;
+  if (!storedWidth || !storedHeight) throw errors.corruptMedia('the video track has no dimensions');
+  const { width, height } = naturalSize(storedWidth, storedHeight, par);
   const orientation = normaliseRotation(video.Rotation);
   const turned = orientation === 90 || orientation === 270;
   // The picture's own duration: the container's can be longer by audio priming/padding (Opus, AAC).
@@ -213,6 +212,17 @@ function readVideo(result: MediaInfoResult, format: MediaFormat): ProbeResult {
     durationMs: seconds !== undefined && Number.isFinite(seconds) ? Math.round(seconds * 1000) : null,
     orientation,
   };
+}
+
+/**
+ * Anamorphic video (non-square pixels) is shown as browsers report videoWidth × videoHeight: they
+ * never shrink a side, so wide pixels stretch the width and narrow ones the height (Chromium's
+ * VideoAspectRatio::GetNaturalSize, Firefox's ScaleDisplayByAspectRatio). ffmpeg.ts scales poster
+ * frames by the same rule.
+ */
+export function naturalSize(width: number, height: number, par: number | undefined): { width: number; height: number } {
+  if (!par || !Number.isFinite(par) || Math.abs(par - 1) <= 0.01) return { width, height };
+  return par > 1 ? { width: Math.round(width * par), height } : { width, height: Math.round(height / par) };
 }
 
 /**
