@@ -20,6 +20,9 @@ export class AmsError extends Error {
 export const SUPPORTED_MEDIA_TEXT =
   'images (JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, HEIC) or videos (MP4, MOV, WebM, MKV, AVI)';
 
+/** Why an audio file (MP3, M4A, or a video container holding only sound) is refused: not "corrupt". */
+export const SOUND_ONLY = 'sound only, no picture: an asset is an image or a video';
+
 export const errors = {
   noFile: () => new AmsError('NO_FILE', 400, 'Ensure file was attached to request'),
   tooManyFiles: () => new AmsError('TOO_MANY_FILES', 400, 'Ensure you are only uploading one Asset at a time'),

@@ -13,7 +13,7 @@ import mediaInfoFactory, {
   type VideoTrack,
 } from 'mediainfo.js';
 import sharp from 'sharp';
-import { errors } from '../errors.js';
+import { errors, SOUND_ONLY } from '../errors.js';
 import { readJpegHeader } from './jpeg-header.js';
 import type { FileHead, MediaFormat, ProbeResult } from './types.js';
 
@@ -197,6 +197,8 @@ function readVideo(result: MediaInfoResult, format: MediaFormat): ProbeResult {
   // A faststart MP4 cut inside mdat still has a complete moov; only this flag tells.
   if (general?.extra?.['IsTruncated'] === 'Yes') throw errors.corruptMedia('the video ends early');
   const video = tracks.find((t): t is VideoTrack => isTrackType(t, 'Video'));
+  // A podcast or song in a video container is whole, just not a video: say so, not "corrupt".
+  if (!video && tracks.some((t) => isTrackType(t, 'Audio'))) throw errors.unsupportedMedia(`${format.mimeType} with ${SOUND_ONLY}`);
   if (!video) throw errors.corruptMedia('no video track');
   const { Width: storedWidth, Height: storedHeight, PixelAspectRatio: par } = video;
   if (!storedWidth || !storedHeight) throw errors.corruptMedia('the video track has no dimensions');
