@@ -100,6 +100,9 @@ export class ImageTransformer {
       }
       // sharp writes no EXIF/XMP/GPS/ICC unless asked: the derivative carries pixels only, in sRGB.
       p = p.toColourspace('srgb');
+      // JPEG has no alpha and libvips would drop it onto black: a product cut-out (transparent PNG,
+      // TIFF with alpha) would sit on a black square. White is what the storefront page shows.
+      if (format === 'jpeg' && meta.hasAlpha) p = p.flatten({ background: '#ffffff' });
       const q = g.quality ?? undefined;
       if (format === 'jpeg') p = p.jpeg({ quality: q ?? 80, mozjpeg: false });
       else if (format === 'webp') p = p.webp({ quality: q ?? 80, effort: 4 });

@@ -78,6 +78,31 @@ describe('derivative output and refusals', () => {
     }
   });
 
+  test('transparency becomes white, not black, in a JPEG (asked for, or a TIFF\'s default output)', async () => {
+    // A product cut-out: a red square on a fully transparent background.
+    const cutout = (kind: 'png' | 'tiff') =>
+      sharp({ create: { width: 60, height: 40, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .composite([{ input: { create: { width: 20, height: 20, channels: 4, background: '#d01010' } }, left: 20, top: 10 }])
+        [kind]({ compression: kind === 'tiff' ? 'lzw' : undefined }) // sharp's default TIFF is JPEG-compressed: no alpha
+        .toBuffer();
+    for (const [kind, format] of [['png', 'jpeg'], ['tiff', null]] as const) {
+      const id = await put(await cutout(kind), `cutout.${kind}`);
+      const query = format === null ? '?width=60' : `?width=60&format=${format}`;
+      const redirect = await fetch(`${server.url}/images/${id}${query}`, { redirect: 'manual' });
+      assert.ok(redirect.headers.get('location')?.endsWith(`/images/${id}.jpg?width=60`), `${kind}${query}`);
+      const path = `${kind} → JPEG`;
+      const { bytes: out, meta } = await get(`/images/${id}.jpg?width=60`);
+      assert.equal(meta.format, 'jpeg', path);
+      const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+      const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+      for (const [x, y] of [[0, 0], [59, 39], [5, 20]] as const) {
+        assert.ok(at(x, y).every((c) => c > 245), `${path}: a transparent pixel came out ${at(x, y)}, not white`);
+      }
+      const [r, g, b] = at(30, 20) as [number, number, number];
+      assert.ok(r > 180 && g < 60 && b < 60, `${path}: the red square came out ${[r, g, b]}`);
+    }
+  });
+
   test('HEIC and BMP are store-only: a derivative request answers 400 NOT_TRANSFORMABLE naming the original', async () => {
     for (const name of ['image.heic', 'image.bmp']) {
       const id = await put(await fixture(name), name);
