@@ -135,6 +135,22 @@ describe('derivative output and refusals', () => {
     assert.deepEqual(await ofThisSource(), []);
   });
 
+  test('a narrow width of a very tall image that would stay too tall says which side to ask for', async () => {
+    // 50x5000: width=200 is not an enlargement, so the result would stay 50x5000, over 4096. The
+    // message must explain why asking for a *small* width is refused, and what to ask instead.
+    const tall = await sharp({ create: { width: 50, height: 5000, channels: 3, background: '#336699' } }).png().toBuffer();
+    const id = await put(tall, 'tall.png');
+    const redirect = await fetch(`${server.url}/images/${id}?width=200&format=webp`, { redirect: 'manual' });
+    assert.equal(redirect.status, 303);
+    const res = await fetch(server.local(redirect.headers.get('location') ?? ''));
+    assert.equal(res.status, 400);
+    const body = await json(res);
+    assert.equal(body.code, 'DERIVATIVE_TOO_LARGE');
+    assert.match(body.message, /50x5000 pixels.*at most 4096 pixels a side.*height.*not enlarged/);
+    const { meta } = await get(`/images/${id}.webp?width=200&height=2000&fit=inside`);
+    assert.deepEqual([meta.width, meta.height], [20, 2000], 'with a height too, it fits');
+  });
+
   test('invalid values → 400 naming the allowed range', async () => {
     const id = await put(await fixture('image.png'), 'i.png');
     const cases: Array<[string, RegExp]> = [
