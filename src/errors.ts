@@ -20,6 +20,9 @@ export class AmsError extends Error {
 export const SUPPORTED_MEDIA_TEXT =
   'images (JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, HEIC) or videos (MP4, MOV, WebM, MKV, AVI)';
 
+/** Why an audio file (MP3, M4A, or a video container holding only sound) is refused: not "corrupt". */
+export const SOUND_ONLY = 'sound only, no picture: an asset is an image or a video';
+
 export const errors = {
   noFile: () => new AmsError('NO_FILE', 400, 'Ensure file was attached to request'),
   tooManyFiles: () => new AmsError('TOO_MANY_FILES', 400, 'Ensure you are only uploading one Asset at a time'),
@@ -118,7 +121,15 @@ export const errors = {
       `${mimeType} images are stored as uploaded and cannot be resized or converted; request the original at ${href}`,
     ),
   derivativeTooLarge: (width: number, height: number, max: number) =>
-    new AmsError('DERIVATIVE_TOO_LARGE', 400, `The derivative would be ${width}x${height} pixels; ask for at most ${max} pixels a side`),
+    new AmsError(
+      'DERIVATIVE_TOO_LARGE',
+      400,
+      // Often a narrow width of a very tall image (or the reverse): the side left out keeps the
+      // proportions and a small image is not enlarged, so the other side stays over the limit.
+      `The derivative would be ${width}x${height} pixels; ask for at most ${max} pixels a side ` +
+        `(a side left out keeps the image's proportions: give both width and height, e.g. with fit=inside; ` +
+        `images are not enlarged unless enlarge=true)`,
+    ),
   derivativesBusy: () =>
     new AmsError('DERIVATIVES_BUSY', 503, 'Too many images are being resized right now; try again shortly', { 'retry-after': '2' }),
   derivativeTimeout: () =>

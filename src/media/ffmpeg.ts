@@ -96,6 +96,10 @@ export class FrameExtractor {
       '-protocol_whitelist', 'file', '-f', demuxer, '-threads', '1', '-ss', (atMs / 1000).toFixed(3),
       '-i', `file:${file}`,
       '-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn',
+      // Square the pixels of anamorphic video the way the probe sizes it (probe.ts naturalSize):
+      // the side the pixel shape stretches grows, none shrinks. Applied after ffmpeg's autorotate,
+      // which turns the pixel shape with the picture, so the same rule holds for rotated clips.
+      '-vf', `scale='if(gte(sar,1),round(iw*sar),iw)':'if(gte(sar,1),ih,round(ih/sar))',setsar=1`,
       // Lossless and cheap to encode: sharp makes the real output from it.
       '-f', 'image2pipe', '-c:v', 'png', '-compression_level', '1', '-pix_fmt', 'rgb24', 'pipe:1',
     ];

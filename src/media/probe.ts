@@ -13,7 +13,7 @@ import mediaInfoFactory, {
   type VideoTrack,
 } from 'mediainfo.js';
 import sharp from 'sharp';
-import { errors } from '../errors.js';
+import { errors, SOUND_ONLY } from '../errors.js';
 import { readJpegHeader } from './jpeg-header.js';
 import type { FileHead, MediaFormat, ProbeResult } from './types.js';
 
@@ -197,11 +197,12 @@ function readVideo(result: MediaInfoResult, format: MediaFormat): ProbeResult {
   // A faststart MP4 cut inside mdat still has a complete moov; only this flag tells.
   if (general?.extra?.['IsTruncated'] === 'Yes') throw errors.corruptMedia('the video ends early');
   const video = tracks.find((t): t is VideoTrack => isTrackType(t, 'Video'));
+  // A podcast or song in a video container is whole, just not a video: say so, not "corrupt".
+  if (!video && tracks.some((t) => isTrackType(t, 'Audio'))) throw errors.unsupportedMedia(`${format.mimeType} with ${SOUND_ONLY}`);
   if (!video) throw errors.corruptMedia('no video track');
-  const { Width: stored, Height: height, PixelAspectRatio: par } = video;
-  if (!stored || !height) throw errors.corruptMedia('the video track has no dimensions');
-  // Anamorphic video is shown at width × pixel aspect ratio, as browsers report videoWidth.
-  const width = par && Math.abs(par - 1) > 0.01 ? Math.round(stored * par) : stored;
+  const { Width: storedWidth, Height: storedHeight, PixelAspectRatio: par } = video;
+  if (!storedWidth || !storedHeight) throw errors.corruptMedia('the video track has no dimensions');
+  const { width, height } = naturalSize(storedWidth, storedHeight, par);
   const orientation = normaliseRotation(video.Rotation);
   const turned = orientation === 90 || orientation === 270;
   // The picture's own duration: the container's can be longer by audio priming/padding (Opus, AAC).
@@ -213,6 +214,17 @@ function readVideo(result: MediaInfoResult, format: MediaFormat): ProbeResult {
     durationMs: seconds !== undefined && Number.isFinite(seconds) ? Math.round(seconds * 1000) : null,
     orientation,
   };
+}
+
+/**
+ * Anamorphic video (non-square pixels) is shown as browsers report videoWidth × videoHeight: they
+ * never shrink a side, so wide pixels stretch the width and narrow ones the height (Chromium's
+ * VideoAspectRatio::GetNaturalSize, Firefox's ScaleDisplayByAspectRatio). ffmpeg.ts scales poster
+ * frames by the same rule.
+ */
+export function naturalSize(width: number, height: number, par: number | undefined): { width: number; height: number } {
+  if (!par || !Number.isFinite(par) || Math.abs(par - 1) <= 0.01) return { width, height };
+  return par > 1 ? { width: Math.round(width * par), height } : { width, height: Math.round(height / par) };
 }
 
 /**

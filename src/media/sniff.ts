@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
-import { errors } from '../errors.js';
+import { errors, SOUND_ONLY } from '../errors.js';
 import type { FileHead, MediaFormat } from './types.js';
 
 /**
@@ -64,6 +64,7 @@ export async function sniffMediaFormat(path: string, head?: FileHead): Promise<M
     if (markup === 'svg') throw errors.svgRefused();
     if (markup === 'html') throw errors.unsupportedMedia('text/html');
   }
+  if (detected?.mime.startsWith('audio/')) throw errors.unsupportedMedia(`${detected.mime}, ${SOUND_ONLY}`);
   throw errors.unsupportedMedia(detected?.mime ?? 'unrecognised content');
 }
 

@@ -39,6 +39,13 @@ export interface TransformResult {
 /** Formats that can carry animation; AVIF, JPEG and PNG get the first frame (documented in README). */
 const ANIMATABLE: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
 
+/**
+ * Sources whose pages are frames of an animation. A multi-page TIFF (a scan, a fax) is a document:
+ * its pages may differ in size, which libvips refuses to load as frames, and even same-size pages
+ * are not meant to flip past as an animated WebP. It gets its first page, like a JPEG output.
+ */
+const ANIMATED_SOURCES: ReadonlySet<string | undefined> = new Set(['gif', 'webp']);
+
 /** Upper bound of the output size, for the cap check before any pixel is decoded. */
 export function outputSize(srcW: number, srcH: number, g: Geometry): { width: number; height: number } {
   const { width: w, height: h } = g;
@@ -78,7 +85,8 @@ export class ImageTransformer {
       }
       // Keep every frame only when the output can animate and all frames together stay within the limit.
       const pages = meta.pages ?? 1;
-      const animated = ANIMATABLE.has(format) && pages > 1 && srcW * srcH * pages <= maxPixels;
+      const animated =
+        ANIMATABLE.has(format) && ANIMATED_SOURCES.has(meta.format) && pages > 1 && srcW * srcH * pages <= maxPixels;
       let p = sharp(source, { limitInputPixels: maxPixels, failOn: 'error', animated })
         .timeout({ seconds: Math.max(1, Math.ceil(timeoutMs / 1000)) })
         .autoOrient();
@@ -92,6 +100,9 @@ export class ImageTransformer {
       }
       // sharp writes no EXIF/XMP/GPS/ICC unless asked: the derivative carries pixels only, in sRGB.
       p = p.toColourspace('srgb');
+      // JPEG has no alpha and libvips would drop it onto black: a product cut-out (transparent PNG,
+      // TIFF with alpha) would sit on a black square. White is what the storefront page shows.
+      if (format === 'jpeg' && meta.hasAlpha) p = p.flatten({ background: '#ffffff' });
       const q = g.quality ?? undefined;
       if (format === 'jpeg') p = p.jpeg({ quality: q ?? 80, mozjpeg: false });
       else if (format === 'webp') p = p.webp({ quality: q ?? 80, effort: 4 });

@@ -60,6 +60,49 @@ describe('derivative output and refusals', () => {
     }
   });
 
+  test('a multi-page TIFF is a document, not an animation: every output is its first page', async () => {
+    // multipage.tiff: a 48x32 page, then a 24x16 one. Decoding every page as frames of one
+    // animation fails on pages of different sizes (it was a 500), and same-size pages turned into
+    // an animated WebP or GIF.
+    const sameSize = await sharp(Buffer.alloc(40 * 60 * 3, 120), { raw: { width: 40, height: 60, channels: 3, pageHeight: 20 } })
+      .tiff()
+      .toBuffer();
+    assert.equal((await sharp(sameSize).metadata()).pages, 3, 'the source has three pages');
+    for (const [bytes, width, height] of [[await fixture('multipage.tiff'), 24, 16], [sameSize, 20, 10]] as const) {
+      const id = await put(bytes, 'scan.tif');
+      for (const ext of ['webp', 'gif', 'jpg', 'png', 'avif']) {
+        const out = await get(`/images/${id}.${ext}?width=${width}`);
+        assert.ok((out.meta.pages ?? 1) === 1, `${ext}: ${out.meta.pages} pages`);
+        assert.deepEqual([out.meta.width, out.meta.height], [width, height], ext);
+      }
+    }
+  });
+
+  test('transparency becomes white, not black, in a JPEG (asked for, or a TIFF\'s default output)', async () => {
+    // A product cut-out: a red square on a fully transparent background.
+    const cutout = (kind: 'png' | 'tiff') =>
+      sharp({ create: { width: 60, height: 40, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .composite([{ input: { create: { width: 20, height: 20, channels: 4, background: '#d01010' } }, left: 20, top: 10 }])
+        [kind]({ compression: kind === 'tiff' ? 'lzw' : undefined }) // sharp's default TIFF is JPEG-compressed: no alpha
+        .toBuffer();
+    for (const [kind, format] of [['png', 'jpeg'], ['tiff', null]] as const) {
+      const id = await put(await cutout(kind), `cutout.${kind}`);
+      const query = format === null ? '?width=60' : `?width=60&format=${format}`;
+      const redirect = await fetch(`${server.url}/images/${id}${query}`, { redirect: 'manual' });
+      assert.ok(redirect.headers.get('location')?.endsWith(`/images/${id}.jpg?width=60`), `${kind}${query}`);
+      const path = `${kind} → JPEG`;
+      const { bytes: out, meta } = await get(`/images/${id}.jpg?width=60`);
+      assert.equal(meta.format, 'jpeg', path);
+      const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+      const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+      for (const [x, y] of [[0, 0], [59, 39], [5, 20]] as const) {
+        assert.ok(at(x, y).every((c) => c > 245), `${path}: a transparent pixel came out ${at(x, y)}, not white`);
+      }
+      const [r, g, b] = at(30, 20) as [number, number, number];
+      assert.ok(r > 180 && g < 60 && b < 60, `${path}: the red square came out ${[r, g, b]}`);
+    }
+  });
+
   test('HEIC and BMP are store-only: a derivative request answers 400 NOT_TRANSFORMABLE naming the original', async () => {
     for (const name of ['image.heic', 'image.bmp']) {
       const id = await put(await fixture(name), name);
@@ -90,6 +133,22 @@ describe('derivative output and refusals', () => {
       assert.match(body.message, message);
     }
     assert.deepEqual(await ofThisSource(), []);
+  });
+
+  test('a narrow width of a very tall image that would stay too tall says which side to ask for', async () => {
+    // 50x5000: width=200 is not an enlargement, so the result would stay 50x5000, over 4096. The
+    // message must explain why asking for a *small* width is refused, and what to ask instead.
+    const tall = await sharp({ create: { width: 50, height: 5000, channels: 3, background: '#336699' } }).png().toBuffer();
+    const id = await put(tall, 'tall.png');
+    const redirect = await fetch(`${server.url}/images/${id}?width=200&format=webp`, { redirect: 'manual' });
+    assert.equal(redirect.status, 303);
+    const res = await fetch(server.local(redirect.headers.get('location') ?? ''));
+    assert.equal(res.status, 400);
+    const body = await json(res);
+    assert.equal(body.code, 'DERIVATIVE_TOO_LARGE');
+    assert.match(body.message, /50x5000 pixels.*at most 4096 pixels a side.*height.*not enlarged/);
+    const { meta } = await get(`/images/${id}.webp?width=200&height=2000&fit=inside`);
+    assert.deepEqual([meta.width, meta.height], [20, 2000], 'with a height too, it fits');
   });
 
   test('invalid values → 400 naming the allowed range', async () => {

@@ -89,6 +89,18 @@ describe('refused uploads and lookups', () => {
     });
   }
 
+  for (const [name, what] of [
+    ['audio.mp3', 'audio/mpeg'],
+    ['audio-only.mp4', 'video/mp4'],
+    ['audio-only.webm', 'video/webm'],
+  ] as const) {
+    test(`${name} (sound only) → 400 unsupported, saying an asset is an image or a video, not "corrupt"`, async () => {
+      const res = await upload(server, await fixture(name), { filename: name });
+      const message = new RegExp(`\\(${what}.*sound only, no picture: an asset is an image or a video\\); upload images`);
+      await expectError(res, 400, 'UNSUPPORTED_MEDIA', message);
+    });
+  }
+
   test('SVG is refused because it can carry script', async () => {
     const res = await upload(server, await fixture('script.svg'), { filename: 'logo.svg', contentType: 'image/svg+xml' });
     await expectError(res, 400, 'SVG_REFUSED', /SVG.*scripts/);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AmsError } from '../../src/errors.js';
-import { createMediaProbe, normaliseRotation, type MediaProbe } from '../../src/media/probe.js';
+import { createMediaProbe, naturalSize, normaliseRotation, type MediaProbe } from '../../src/media/probe.js';
 import { classifyMarkup, sniffMediaFormat } from '../../src/media/sniff.js';
 import type { ProbeResult } from '../../src/media/types.js';
 
@@ -181,4 +181,16 @@ test('normaliseRotation snaps mediainfo strings to 0/90/180/270', () => {
     ['-90.000', 270], ['360.000', 0], ['89.9', 90], ['nonsense', 0],
   ];
   for (const [input, want] of table) assert.equal(normaliseRotation(input), want, String(input));
+});
+
+test('naturalSize stretches the side the pixel shape widens, as browsers do, and never shrinks one', () => {
+  const table: [number, number, number | undefined, [number, number]][] = [
+    [160, 120, undefined, [160, 120]], [160, 120, 1, [160, 120]], [160, 120, 1.005, [160, 120]],
+    [160, 120, 4 / 3, [213, 120]], [1440, 1080, 4 / 3, [1920, 1080]], [720, 480, 32 / 27, [853, 480]],
+    [160, 120, 3 / 4, [160, 160]], [720, 480, 10 / 11, [720, 528]], [160, 120, 0, [160, 120]],
+  ];
+  for (const [w, h, par, want] of table) {
+    const { width, height } = naturalSize(w, h, par);
+    assert.deepEqual([width, height], want, `${w}x${h} par ${par}`);
+  }
 });
