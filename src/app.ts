@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
-import { createErrorHandler } from './http/error-handler.js';
+import { createErrorHandler, renderRouterError } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { catalogueRoutes } from './http/routes/catalogue.js';
 import { consoleRoutes } from './http/routes/console.js';
@@ -80,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 5000,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: renderRouterError,
   });
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -43,6 +43,30 @@ export function toAmsError(err: unknown, maxUploadBytes: number): AmsError | nul
   return fromFramework(err as FastifyError, maxUploadBytes);
 }
 
+/** Writes `e` as the catalogue's JSON body, `{statusCode, error, code, message}`. */
+function sendError(reply: FastifyReply, e: AmsError) {
+  return reply
+    .code(e.status)
+    .headers(e.headers)
+    .send({ statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message });
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router gives up on a path before any route or hook runs — a
+ * parameter longer than its limit (FST_ERR_MAX_PARAM_LENGTH, otherwise a 414 in Fastify's own
+ * shape) or broken percent-encoding (FST_ERR_BAD_URL). The only parameters here are ids, and
+ * no such path names a GUID, so it is the catalogue's 404, as for any other id that is not one.
+ */
+export function renderRouterError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id);
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH' || err.code === 'FST_ERR_BAD_URL') {
+    request.log.info({ code: err.code }, 'unroutable path');
+    return sendError(reply, errors.notFound());
+  }
+  request.log.error({ err }, 'request failed');
+  return sendError(reply, new AmsError('INTERNAL', 500, `Internal error; retry, and report request id ${request.id} if it persists`));
+}
+
 /** Renders every error as `{statusCode, error, code, message}`; 5xx texts are logged, not shown. */
 export function createErrorHandler(maxUploadBytes: number) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
@@ -52,9 +76,6 @@ export function createErrorHandler(maxUploadBytes: number) {
     const e = known ?? new AmsError('INTERNAL', 500, `Internal error; retry, and report request id ${request.id} if it persists`);
     // An upload refused before its body was read: close rather than read the rest of it.
     if (!request.raw.complete) reply.header('connection', 'close');
-    reply
-      .code(e.status)
-      .headers(e.headers)
-      .send({ statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message });
+    sendError(reply, e);
   };
 }
