@@ -7,7 +7,6 @@ function fromFramework(err: FastifyError, maxUploadBytes: number): AmsError | nu
   switch (err.code) {
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.noFile();
     case 'FST_FILES_LIMIT':
       return errors.tooManyFiles();

@@ -58,4 +58,33 @@ describe('hostile HTTP clients', () => {
       assertCatalogueShape(await json(res), 404, 'NOT_FOUND');
     }
   });
+
+  test('a body that is not multipart is NO_FILE whatever its type or size, not a JSON error or a 413', async () => {
+    for (const [type, body] of [
+      ['application/json', '{"a":'],
+      ['application/json', ''],
+      ['application/json', `"${'a'.repeat(2 * 1024 * 1024)}"`],
+      ['text/plain', 'x'.repeat(2 * 1024 * 1024)],
+    ] as const) {
+      const res = await fetch(`${server.url}/assets`, { method: 'POST', headers: { ...auth, 'content-type': type }, body });
+      assert.equal(res.status, 400, `${type}, ${body.length} bytes`);
+      const error = await json(res);
+      assertCatalogueShape(error, 400, 'NO_FILE');
+      assert.equal(error.message, 'Ensure file was attached to request');
+    }
+    assert.deepEqual(await server.storedFiles(), []);
+  });
+
+  test('DELETE from a client that labels every request application/json → 204, its body ignored', async () => {
+    for (const body of [undefined, '', '{', 'x'.repeat(2 * 1024 * 1024)]) {
+      const created = await json(await upload(server, await fixture('photo.jpg'), { filename: 'a.jpg' }));
+      const res = await fetch(`${server.url}/assets/${created.id}`, {
+        method: 'DELETE',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body,
+      });
+      assert.equal(res.status, 204, `body of ${body?.length ?? 'no'} bytes: ${await res.text()}`);
+      assert.equal((await fetch(`${server.url}/assets/${created.id}`)).status, 404);
+    }
+  });
 });
