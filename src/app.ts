@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
+import { handleClientError } from './http/client-errors.js';
 import { createErrorHandler, renderRouterError } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { catalogueRoutes } from './http/routes/catalogue.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     frameworkErrors: renderRouterError,
+    clientErrorHandler: handleClientError,
   });
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
 
@@ -86,5 +88,38 @@ describe('hostile HTTP clients', () => {
       assert.equal(res.status, 204, `body of ${body?.length ?? 'no'} bytes: ${await res.text()}`);
       assert.equal((await fetch(`${server.url}/assets/${created.id}`)).status, 404);
     }
+  });
+
+  const post = (headers: string, body = '') => `POST /assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${headers}\r\n${body}`;
+
+  test('malformed HTTP → 400 BAD_HTTP_REQUEST in the catalogue shape, naming the fault, then the connection closes', async () => {
+    for (const [what, bytes, fault] of [
+      ['Content-Length and chunked together', post('Content-Type: text/plain\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'), /Content-Length/i],
+      ['a Content-Length that is not a number', post('Content-Length: abc\r\n'), /Content-Length/i],
+      ['a header line without a colon', post('this is not a header\r\n'), /header/i],
+      ['a request line that is not HTTP', 'HELLO WORLD\r\n\r\n', /method|HTTP/i],
+    ] as const) {
+      const reply = await rawExchange(server, bytes);
+      assert.match(reply, /^HTTP\/1\.1 400 /, what);
+      assert.match(reply, /\r\nconnection: close\r\n/i, what);
+      const body = bodyOf(reply);
+      assertCatalogueShape(body, 400, 'BAD_HTTP_REQUEST');
+      assert.match(String(body.message), fault, what);
+      assert.match(String(body.message), /send a well-formed HTTP\/1\.1 request/, what);
+    }
+  });
+
+  test('headers over the size limit → 431 HEADERS_TOO_LARGE naming the limit', async () => {
+    const reply = await rawExchange(server, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(reply, /^HTTP\/1\.1 431 /);
+    const body = bodyOf(reply);
+    assertCatalogueShape(body, 431, 'HEADERS_TOO_LARGE');
+    assert.match(String(body.message), /16384 bytes.*send shorter headers/);
+  });
+
+  test('the server is still healthy after the garbage', async () => {
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    // Deleted assets' blobs stay for `ams gc`; nothing may be left half-received.
+    for (const dir of ['tmp', 'blobs/.staging']) assert.deepEqual(await fs.readdir(path.join(server.dataDir, dir)), [], dir);
   });
 });
