@@ -42,6 +42,25 @@ export function toAmsError(err: unknown, maxUploadBytes: number): AmsError | nul
   return fromFramework(err as FastifyError, maxUploadBytes);
 }
 
+/**
+ * A query string the route's schema refused, told in the client's terms: the parameter, the value
+ * and what to send instead (the parameter's description in the schema, which the OpenAPI document
+ * shows too), rather than Ajv's "querystring/kind must be equal to constant, … must match a schema
+ * in anyOf". A parameter given twice arrives as an array, which Ajv calls the wrong type.
+ */
+function queryParameterError(err: FastifyError, request: FastifyRequest): AmsError | null {
+  const first = err.validation?.[0];
+  if (err.validationContext !== 'querystring' || first === undefined) return null;
+  const name = first.instancePath.split('/')[1] ?? (first.params as { missingProperty?: string }).missingProperty;
+  if (name === undefined || name === '') return null;
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  if (Array.isArray(value)) return new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}: given ${value.length} times; give it once`);
+  const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { description?: string }> } | undefined;
+  const allowed = schema?.properties?.[name]?.description;
+  if (allowed === undefined) return null;
+  return new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}=${JSON.stringify(String(value).slice(0, 100))}: ${allowed}`);
+}
+
 /** Writes `e` as the catalogue's JSON body, `{statusCode, error, code, message}`. */
 function sendError(reply: FastifyReply, e: AmsError) {
   return reply
@@ -69,7 +88,7 @@ export function renderRouterError(err: FastifyError, request: FastifyRequest, re
 /** Renders every error as `{statusCode, error, code, message}`; 5xx texts are logged, not shown. */
 export function createErrorHandler(maxUploadBytes: number) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const known = toAmsError(err, maxUploadBytes);
+    const known = ((err as FastifyError).validation && queryParameterError(err as FastifyError, request)) || toAmsError(err, maxUploadBytes);
     if (known === null || known.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: known.code }, known.message);
     const e = known ?? new AmsError('INTERNAL', 500, `Internal error; retry, and report request id ${request.id} if it persists`);

@@ -122,4 +122,25 @@ describe('hostile HTTP clients', () => {
     // Deleted assets' blobs stay for `ams gc`; nothing may be left half-received.
     for (const dir of ['tmp', 'blobs/.staging']) assert.deepEqual(await fs.readdir(path.join(server.dataDir, dir)), [], dir);
   });
+
+  test('a query parameter out of range, or given twice, → 400 INVALID_PARAMETER saying what to send', async () => {
+    const created = await json(await upload(server, await fixture('photo.jpg'), { filename: 'q.jpg' }));
+    for (const [path, withAuth, fault] of [
+      ['/assets?limit=abc', true, /^Invalid limit="abc": .*whole number from 1 to 100/],
+      ['/assets?limit=5&limit=6', true, /^Invalid limit: given 2 times; give it once/],
+      ['/assets?kind=audio', true, /^Invalid kind="audio": .*image or video/],
+      ['/assets?q=a&q=b', true, /^Invalid q: given 2 times; give it once/],
+      [`/images/${created.id}?width=100&width=200`, false, /^Invalid width: given 2 times; give it once/],
+      [`/images/${created.id}.jpg?quality=50&quality=60`, false, /^Invalid quality: given 2 times; give it once/],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`, { headers: withAuth ? auth : {} });
+      assert.equal(res.status, 400, path);
+      const body = await json(res);
+      assertCatalogueShape(body, 400, 'INVALID_PARAMETER');
+      assert.match(body.message, fault, path);
+    }
+    // A cursor too long to be one this server handed out is just that: BAD_CURSOR, as the README says.
+    const res = await fetch(`${server.url}/assets?cursor=${'x'.repeat(300)}`, { headers: auth });
+    assertCatalogueShape(await json(res), 400, 'BAD_CURSOR');
+  });
 });
