@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
-import { handleClientError } from './http/client-errors.js';
+import { answerUnsupportedExpectation, handleClientError } from './http/client-errors.js';
 import { createErrorHandler, renderRouterError } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { catalogueRoutes } from './http/routes/catalogue.js';
@@ -85,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: handleClientError,
   });
 
+  app.server.on('checkExpectation', answerUnsupportedExpectation);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

@@ -1,4 +1,4 @@
-import { STATUS_CODES, maxHeaderSize } from 'node:http';
+import { STATUS_CODES, maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { AmsError } from '../errors.js';
@@ -44,4 +44,16 @@ export function handleClientError(this: { log: FastifyBaseLogger }, err: ClientE
     );
   }
   socket.destroy();
+}
+
+/**
+ * The server's `checkExpectation` event: an `Expect` other than 100-continue, which Node answers
+ * with a bare 417 and no body while keeping the connection open. Answered in the catalogue's
+ * shape instead, and the connection closed, since the body that may follow was never read.
+ */
+export function answerUnsupportedExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const message = `Only Expect: 100-continue is supported (got ${JSON.stringify(String(req.headers.expect).slice(0, 100))}); send the request without that Expect header`;
+  const body = JSON.stringify({ statusCode: 417, error: STATUS_CODES[417], code: 'EXPECTATION_FAILED', message });
+  res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }

@@ -117,6 +117,14 @@ describe('hostile HTTP clients', () => {
     assert.match(String(body.message), /16384 bytes.*send shorter headers/);
   });
 
+  test('an Expect other than 100-continue → 417 EXPECTATION_FAILED saying to drop it; nothing stored', async () => {
+    const reply = await rawExchange(server, post('Expect: 201-created\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n', 'abc'));
+    assert.match(reply, /^HTTP\/1\.1 417 /);
+    const body = bodyOf(reply);
+    assertCatalogueShape(body, 417, 'EXPECTATION_FAILED');
+    assert.match(String(body.message), /Expect: 100-continue.*without/);
+  });
+
   test('the server is still healthy after the garbage', async () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     // Deleted assets' blobs stay for `ams gc`; nothing may be left half-received.
