@@ -8,7 +8,8 @@ import type { Config } from './config.js';
 import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
-import { createErrorHandler } from './http/error-handler.js';
+import { answerUnsupportedExpectation, handleClientError } from './http/client-errors.js';
+import { createErrorHandler, renderRouterError } from './http/error-handler.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { catalogueRoutes } from './http/routes/catalogue.js';
 import { consoleRoutes } from './http/routes/console.js';
@@ -80,8 +81,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 5000,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: renderRouterError,
+    clientErrorHandler: handleClientError,
   });
 
+  app.server.on('checkExpectation', answerUnsupportedExpectation);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();
@@ -108,6 +112,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   registerUploadRateLimits(app, config.ops);
 
+  // No route here takes a JSON or text body: uploads are multipart, everything else has no body.
+  // Fastify's default parsers still read and judge such bodies first, so a DELETE from a client
+  // that labels every request application/json failed with "Ensure file was attached to request",
+  // and a 2 MB JSON POST /assets got a 413 naming the 2 GiB upload limit. Any body that is not
+  // multipart is left unread instead: DELETE ignores it (Node discards it after the answer), and
+  // POST /assets refuses it as NO_FILE and closes the connection without reading it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   await app.register(multipart, {
     limits: {
       fileSize: config.maxUploadBytes,

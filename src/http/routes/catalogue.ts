@@ -33,10 +33,19 @@ const PageSchema = Type.Object(
 );
 
 const ListQuerySchema = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT })),
-  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque: the `nextCursor` of the previous page.' })),
-  kind: Type.Optional(Type.Union([Type.Literal('image'), Type.Literal('video')])),
-  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive part of the name.' })),
+  // Descriptions are the OpenAPI text and also the "what to send" of a refused value (error-handler.ts).
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: LIST_MAX_LIMIT,
+      default: LIST_DEFAULT_LIMIT,
+      description: `Page size: a whole number from 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT}).`,
+    }),
+  ),
+  // No maxLength: decodeCursor refuses what this server did not hand out, long ones included, as BAD_CURSOR.
+  cursor: Type.Optional(Type.String({ description: 'Opaque: the `nextCursor` of the previous page.' })),
+  kind: Type.Optional(Type.Union([Type.Literal('image'), Type.Literal('video')], { description: 'Only one kind of asset: image or video.' })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive part of the name, at most 200 characters.' })),
 });
 
 function toListItem(asset: AssetRecord, publicUrl: string): Static<typeof ListItemSchema> {
