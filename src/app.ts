@@ -86,6 +86,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.server.on('checkExpectation', answerUnsupportedExpectation);
+  // A client that half-closes once its request is sent (shutdown(SHUT_WR), `nc -N`, some proxies)
+  // still gets its answer: by default Node aborts the request on the FIN and ends the socket, so an
+  // upload could be stored with its 201 never sent. Timeouts still bound such connections.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

@@ -3,16 +3,18 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
+import { TOKEN, fixture, json, multipartBody, startServer, upload, type TestServer } from '../helpers/server.js';
 
 /** Sends raw bytes and returns everything the server writes back before it closes (or `ms` passes). */
-async function rawExchange(server: TestServer, bytes: string | Buffer, ms = 3000): Promise<string> {
-  const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+async function rawExchange(server: TestServer, bytes: string | Buffer, ms = 3000, halfClose = false): Promise<string> {
+  const socket = net.connect({ port: Number(new URL(server.url).port), host: '127.0.0.1', allowHalfOpen: true });
   socket.on('error', () => {});
   let reply = '';
   socket.on('data', (d: Buffer) => (reply += d.toString()));
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.write(bytes);
+  // Half-closing (shutdown(SHUT_WR), `nc -N`) says "that was my whole request", not "hang up".
+  if (halfClose) socket.end(bytes);
+  else socket.write(bytes);
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
   socket.destroy();
   return reply;
@@ -125,6 +127,17 @@ describe('hostile HTTP clients', () => {
     assert.match(String(body.message), /Expect: 100-continue.*without/);
   });
 
+  test('a client that half-closes after sending its upload still gets the 201', async () => {
+    const photo = await fixture('photo.jpg');
+    const { body, contentType } = multipartBody([{ field: 'Filename', filename: 'half.jpg', contentType: 'image/jpeg', data: photo }]);
+    const head = `POST /assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const reply = await rawExchange(server, Buffer.concat([Buffer.from(head), body]), 5000, true);
+    assert.match(reply, /^HTTP\/1\.1 201 /, reply.slice(0, 200));
+    const created = bodyOf(reply);
+    assert.equal(created.success, true);
+    assert.equal((await fetch(`${server.url}/assets/${String(created.id)}`)).status, 200);
+  });
+
   test('the server is still healthy after the garbage', async () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     // Deleted assets' blobs stay for `ams gc`; nothing may be left half-received.
@@ -147,6 +160,12 @@ describe('hostile HTTP clients', () => {
       assertCatalogueShape(body, 400, 'INVALID_PARAMETER');
       assert.match(body.message, fault, path);
     }
+    // A huge value is quoted, not echoed whole.
+    const huge = await fetch(`${server.url}/images/${created.id}?width=${'9'.repeat(5000)}`);
+    const hugeBody = await json(huge);
+    assertCatalogueShape(hugeBody, 400, 'INVALID_PARAMETER');
+    assert.ok(hugeBody.message.length < 300, hugeBody.message);
+    assert.match(hugeBody.message, /^Invalid width="9{100}…"; use a whole number from 1 to \d+/);
     // A cursor too long to be one this server handed out is just that: BAD_CURSOR, as the README says.
     const res = await fetch(`${server.url}/assets?cursor=${'x'.repeat(300)}`, { headers: auth });
     assertCatalogueShape(await json(res), 400, 'BAD_CURSOR');
