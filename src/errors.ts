@@ -84,7 +84,7 @@ export const errors = {
       'retry-after': '1',
     }),
   badIdempotencyKey: () =>
-    new AmsError('BAD_IDEMPOTENCY_KEY', 400, 'Idempotency-Key must be 1 to 255 printable characters; send a unique key such as a UUID'),
+    new AmsError('BAD_IDEMPOTENCY_KEY', 400, 'Idempotency-Key must be 1 to 255 printable characters without spaces; send a unique key such as a UUID'),
   badDigestHeader: (header: string) =>
     new AmsError('BAD_DIGEST_HEADER', 400, `The ${header} header is malformed; send e.g. Repr-Digest: sha-256=:<base64>: or Content-MD5: <base64>`),
   digestMismatch: (header: string) =>
@@ -113,7 +113,7 @@ export const errors = {
   badCursor: () =>
     new AmsError('BAD_CURSOR', 400, 'The cursor is not one this server handed out; start again without a cursor'),
   invalidParameter: (name: string, value: string, allowed: string) =>
-    new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}=${JSON.stringify(value)}; use ${allowed}`),
+    new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}=${JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value)}; use ${allowed}`),
   notTransformable: (mimeType: string, href: string) =>
     new AmsError(
       'NOT_TRANSFORMABLE',
