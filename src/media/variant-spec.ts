@@ -77,16 +77,62 @@ function oneOf<T extends string>(query: Query, name: string, allowed: readonly T
   return v as T;
 }
 
+/** Other image services' names for our parameters: refused with ours, never silently ignored. */
+const FOREIGN_NAMES: Readonly<Record<string, string>> = {
+  w: 'width',
+  h: 'height',
+  q: 'quality',
+  fm: 'format',
+  fmt: 'format',
+  size: 'width and height',
+  resize: 'width and height',
+  crop: 'fit',
+};
+
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment): widht → width is 1. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/**
+ * What to tell a client about a parameter that is not one of `params`, or null to ignore it.
+ * Storefronts add cache-busters (`v=3`) and share links with trackers (`utm_source=…`, `fbclid=…`):
+ * a 400 for those broke images that were fine. What looks like a try at one of ours is refused, so a
+ * typo never silently serves the original: a parameter of ours not taken here (`time` on an image),
+ * another service's name (`w=`), or a near miss (`widht=`, `Width=`; one edit for names of up to
+ * four letters, two for longer ones).
+ */
+export function unknownParameterHint(name: string, params: readonly string[]): string | null {
+  if (name === 'time' || (PARAMS as readonly string[]).includes(name)) return `only the parameters ${params.join(', ')}`;
+  const lower = name.toLowerCase();
+  const foreign = FOREIGN_NAMES[lower];
+  if (foreign !== undefined) return `${foreign} instead (the parameters are ${params.join(', ')})`;
+  const near = params.find((p) => editDistance(lower, p) <= (p.length <= 4 ? 1 : 2));
+  return near === undefined ? null : `${near} instead (the parameters are ${params.join(', ')})`;
+}
+
 /**
  * Parses a derivative query. Explicit parameters override a preset's; dpr multiplies width and height.
- * `time` (seconds) is accepted only for video posters (`allowTime`).
+ * `time` (seconds) is accepted only for video posters (`allowTime`). Other parameters are ignored
+ * (they are left out of the canonical URL) unless they look like a mistake: see unknownParameterHint.
  */
 export function parseVariantQuery(query: Query, rules: VariantRules, allowPreset = true, allowTime = false): VariantRequest {
   const params: readonly string[] = allowTime ? [...PARAMS, 'time'] : PARAMS;
   for (const name of Object.keys(query)) {
-    if (name !== 'sig' && !params.includes(name)) {
-      throw errors.invalidParameter(name, String(query[name]), `only the parameters ${params.join(', ')}`);
-    }
+    if (name === 'sig' || params.includes(name)) continue;
+    const hint = unknownParameterHint(name, params);
+    if (hint !== null) throw errors.invalidParameter(name, String(query[name]), hint);
   }
   let base: Query = {};
   const presetName = allowPreset ? oneOf(query, 'preset', Object.keys(rules.presets)) : undefined;

@@ -161,7 +161,8 @@ describe('derivative output and refusals', () => {
       ['quality=0', /from 1 to 100/],
       ['dpr=8', /from 1 to 4/],
       ['preset=giant', /one of thumb, card, zoom/],
-      ['size=10', /only the parameters width, height, fit, format, quality, dpr, preset, enlarge/],
+      ['size=10', /use width and height instead \(the parameters are width, height, fit, format, quality, dpr, preset, enlarge\)/],
+      ['widht=10', /Invalid widht="10"; use width instead/],
       // Caught by the route's schema first: still a 400 that names the parameter.
       ['width=1&width=2', /width/],
     ];

@@ -52,6 +52,24 @@ describe('image derivatives', () => {
     assert.deepEqual([b.meta.width, b.meta.height], [240, 240]);
   });
 
+  test('cache-busters and trackers do not break an image: they are dropped on the way to the canonical URL', async () => {
+    const original = `${PUBLIC_URL}/images/${photo}.jpg`;
+    for (const path of [`/images/${photo}?v=3`, `/images/${photo}.jpg?v=3`, `/images/${photo}.jpg?utm_source=news&fbclid=IwAR0`]) {
+      const res = await redirect(path);
+      assert.equal(res.status, 303, path);
+      assert.equal(res.headers.get('location'), original, path);
+    }
+    const original200 = await fetch(server.local(original));
+    assert.deepEqual(Buffer.from(await original200.arrayBuffer()), await fixture('photo.jpg'));
+    const d = await derive(`/images/${photo}?width=240&format=webp&v=3`);
+    assert.equal(d.location, `${PUBLIC_URL}/images/${photo}.webp?width=240`);
+    assert.equal(d.meta.width, 240);
+    // A near miss of a parameter is a mistake to point out, not a cache-buster to drop.
+    const typo = await redirect(`/images/${photo}?widht=240`);
+    assert.equal(typo.status, 400);
+    assert.match((await json(typo)).message, /Invalid widht="240"; use width instead/);
+  });
+
   test('equal requests share one URL: order, defaults, dpr and presets are normalised', async () => {
     const spellings = [
       'width=240&height=240&format=webp',

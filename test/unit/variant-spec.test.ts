@@ -6,6 +6,7 @@ import { dominantColor } from '../../src/media/placeholder.js';
 import {
   canonicalQuery,
   defaultFormat,
+  editDistance,
   formatOfExt,
   negotiateFormat,
   parseVariantQuery,
@@ -72,7 +73,15 @@ const bad: Array<[string, string, string]> = [
   ['unknown fit', 'fit=crop', 'cover, contain, inside, outside, fill'],
   ['unknown format', 'format=gif', 'jpeg, png, webp, avif, auto'],
   ['unknown preset', 'preset=huge', 'thumb, card, zoom'],
-  ['unknown parameter', 'w=10', 'only the parameters'],
+  ["another service's name for width", 'w=10', 'width instead'],
+  ["another service's name for quality", 'q=50', 'quality instead'],
+  ['size is not ours', 'size=10', 'width and height instead'],
+  ['a typo of width', 'widht=10', 'width instead'],
+  ['width capitalised', 'Width=10', 'width instead'],
+  ['a typo of height', 'heigth=10', 'height instead'],
+  ['a typo of quality', 'qualty=50', 'quality instead'],
+  ['a swap in fit', 'fti=cover', 'fit instead'],
+  ['a poster parameter on an image', 'time=1', 'only the parameters width, height'],
   ['bad enlarge', 'enlarge=yes', 'true, false'],
 ];
 for (const [what, query, text] of bad) {
@@ -83,6 +92,27 @@ for (const [what, query, text] of bad) {
     );
   });
 }
+
+test('cache-busters and trackers are ignored: the same request, the same canonical URL', () => {
+  for (const extra of ['v=3', 'utm_source=news&utm_medium=mail', 'fbclid=IwAR0abc', 'cb=1699999999', '_=123', 'ver=2', 'rev=7', 't=5', 'ts=1']) {
+    assert.equal(canonical(`width=240&${extra}`), 'width=240', extra);
+    assert.equal(canonical(extra), '', extra);
+  }
+});
+
+test('editDistance counts a swap of neighbours as one edit', () => {
+  for (const [a, b, d] of [
+    ['width', 'width', 0],
+    ['widht', 'width', 1],
+    ['wdith', 'width', 1],
+    ['with', 'width', 1],
+    ['ver', 'dpr', 2],
+    ['v', 'fit', 3],
+    ['', 'fit', 3],
+  ] as const) {
+    assert.equal(editDistance(a, b), d, `${a} → ${b}`);
+  }
+});
 
 test('refused: a parameter given twice', () => {
   assert.throws(() => parseVariantQuery({ width: ['1', '2'] }, rules), /the parameter once/);
