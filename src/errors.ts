@@ -103,6 +103,8 @@ export const errors = {
     new AmsError('RANGE_NOT_SATISFIABLE', 416, `The requested range is outside the file of ${size} bytes`, {
       'content-range': `bytes */${size}`,
     }),
+  preconditionFailed: (etag: string) =>
+    new AmsError('PRECONDITION_FAILED', 412, `The file's current ETag is ${etag}: it does not meet If-Match / If-Unmodified-Since; drop them or send the current values`, { etag }),
   uploadAborted: () => new AmsError('UPLOAD_ABORTED', 400, 'The upload was interrupted; send the whole file again'),
   requestTimeout: (ms: number) =>
     new AmsError('REQUEST_TIMEOUT', 408, `The request was not received within ${ms} ms; send it again over a faster connection`),

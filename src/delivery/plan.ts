@@ -14,7 +14,10 @@ export interface Representation {
 export interface DeliveryRequest {
   method: string;
   range?: string;
+  ifMatch?: string;
+  ifUnmodifiedSince?: string;
   ifNoneMatch?: string;
+  ifModifiedSince?: string;
   ifRange?: string;
 }
 
@@ -22,6 +25,7 @@ export type DeliveryPlan =
   | { status: 200; headers: Readonly<Record<string, string>>; range: null; body: boolean }
   | { status: 206; headers: Readonly<Record<string, string>>; range: ByteRange; body: boolean }
   | { status: 304; headers: Readonly<Record<string, string>> }
+  | { status: 412; headers: Readonly<Record<string, string>> }
   | { status: 416; headers: Readonly<Record<string, string>>; size: number };
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -34,6 +38,24 @@ function etagMatches(list: string, etag: string): boolean {
     return tag === '*' || tag.replace(/^W\//, '') === opaque;
   });
 }
+
+/** If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak tag never matches. */
+function strongMatches(list: string, etag: string): boolean {
+  return list.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag;
+  });
+}
+
+/** An HTTP date as ms, or null when it is not one (an invalid date makes the header be ignored). */
+function httpDate(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Last-Modified as sent: HTTP dates have whole seconds. */
+const lastModifiedSeconds = (rep: Representation) => Math.floor(rep.lastModified.getTime() / 1000) * 1000;
 
 /** RFC 8187 ext-value: encodeURIComponent leaves ' ( ) * alone, but they are not attr-chars (' delimits the charset). */
 function encodeRfc8187(value: string): string {
@@ -83,16 +105,26 @@ function headersOf(rep: Representation): PreparedHeaders {
 }
 
 /**
- * Decides the response to a GET/HEAD of a stored file: 200, 206, 304 or 416, with its headers.
- * Pure, so every edge case is a table test; `renderDelivery` turns the plan into a reply. The
- * representation must not change once planned with (its headers are memoised); the returned
- * headers are frozen.
+ * Decides the response to a GET/HEAD of a stored file: 200, 206, 304, 412 or 416, with its headers.
+ * Preconditions are evaluated in RFC 9110 §13.2.2's order: If-Match (else If-Unmodified-Since),
+ * then If-None-Match (else If-Modified-Since), then Range with If-Range. Pure, so every edge case is
+ * a table test; `renderDelivery` turns the plan into a reply. The representation must not change
+ * once planned with (its headers are memoised); the returned headers are frozen.
  */
 export function planDelivery(rep: Representation, req: DeliveryRequest): DeliveryPlan {
   const { common, full, whole } = headersOf(rep);
   const body = req.method !== 'HEAD';
-  if (req.ifNoneMatch !== undefined && etagMatches(req.ifNoneMatch, rep.etag)) {
-    return { status: 304, headers: common };
+  if (req.ifMatch !== undefined) {
+    if (!strongMatches(req.ifMatch, rep.etag)) return { status: 412, headers: common };
+  } else {
+    const since = httpDate(req.ifUnmodifiedSince);
+    if (since !== null && lastModifiedSeconds(rep) > since) return { status: 412, headers: common };
+  }
+  if (req.ifNoneMatch !== undefined) {
+    if (etagMatches(req.ifNoneMatch, rep.etag)) return { status: 304, headers: common };
+  } else {
+    const since = httpDate(req.ifModifiedSince);
+    if (since !== null && lastModifiedSeconds(rep) <= since) return { status: 304, headers: common };
   }
   if (req.range === undefined) return { status: 200, headers: whole, range: null, body };
   const parsed = ifRangeAllows(req.ifRange, rep) ? parseRange(req.range, rep.size) : { kind: 'none' as const };

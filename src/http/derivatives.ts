@@ -28,7 +28,7 @@ import {
 } from '../media/variant-spec.js';
 import type { AssetRecord } from '../meta/repository.js';
 import { fileUrl } from './asset-json.js';
-import { renderDelivery } from './render-delivery.js';
+import { deliveryRequestOf, renderDelivery } from './render-delivery.js';
 
 export interface DerivativeHttpOptions {
   service: DerivativeService;
@@ -153,12 +153,7 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
       if (bytes) opts.files.remember(key, bytes);
       else stored.set(memo, rep);
     }
-    const plan = planDelivery(rep, {
-      method: request.method,
-      range: request.headers.range,
-      ifNoneMatch: request.headers['if-none-match'],
-      ifRange: request.headers['if-range'] as string | undefined,
-    });
+    const plan = planDelivery(rep, deliveryRequestOf(request));
     return renderDelivery(reply, plan, opts.files, key, rep.size, bytes);
   }
 

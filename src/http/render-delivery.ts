@@ -1,7 +1,21 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FileCache } from '../delivery/file-cache.js';
-import type { DeliveryPlan } from '../delivery/plan.js';
+import type { DeliveryPlan, DeliveryRequest } from '../delivery/plan.js';
 import { errors } from '../errors.js';
+
+/** What of a request the delivery plan depends on. */
+export function deliveryRequestOf(request: FastifyRequest): DeliveryRequest {
+  const h = request.headers;
+  return {
+    method: request.method,
+    range: h.range,
+    ifMatch: h['if-match'],
+    ifUnmodifiedSince: h['if-unmodified-since'],
+    ifNoneMatch: h['if-none-match'],
+    ifModifiedSince: h['if-modified-since'],
+    ifRange: h['if-range'] as string | undefined,
+  };
+}
 
 /**
  * Turns a delivery plan into a reply; the only place that opens a stored file. `bytes`: the file's
@@ -9,6 +23,7 @@ import { errors } from '../errors.js';
  */
 export async function renderDelivery(reply: FastifyReply, plan: DeliveryPlan, files: FileCache, key: string, size: number, bytes?: Buffer) {
   if (plan.status === 416) throw errors.rangeNotSatisfiable(plan.size);
+  if (plan.status === 412) throw errors.preconditionFailed(plan.headers.etag ?? '');
   reply.code(plan.status).headers(plan.headers);
   if (plan.status === 304 || !plan.body) return reply.send();
   if (bytes !== undefined) return reply.send(plan.range === null ? bytes : bytes.subarray(plan.range.start, plan.range.end + 1));

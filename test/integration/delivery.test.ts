@@ -74,6 +74,26 @@ describe('the file URL: exact bytes, caching, Range, conditional requests, HEAD'
     await other.arrayBuffer();
   });
 
+  test('If-Modified-Since → 304; If-Match / If-Unmodified-Since that fail → 412 naming the current ETag', async () => {
+    const lastModified = (await fetch(fileUrl, { method: 'HEAD' })).headers.get('last-modified') ?? '';
+    const revalidated = await fetch(fileUrl, { headers: { 'if-modified-since': lastModified } });
+    assert.equal(revalidated.status, 304);
+    assert.equal((await revalidated.arrayBuffer()).byteLength, 0);
+    const stale = await fetch(fileUrl, { headers: { 'if-modified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' } });
+    assert.deepEqual(Buffer.from(await stale.arrayBuffer()), bytes);
+    const failing: Array<Record<string, string>> = [{ 'if-match': '"not-this-one"' }, { 'if-unmodified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' }];
+    for (const headers of failing) {
+      const res = await fetch(fileUrl, { headers });
+      assert.equal(res.status, 412, JSON.stringify(headers));
+      assert.equal(res.headers.get('etag'), etag);
+      const body = await json(res);
+      assert.equal(body.code, 'PRECONDITION_FAILED');
+      assert.ok(body.message.includes(etag), body.message);
+    }
+    const matching = await fetch(fileUrl, { headers: { 'if-match': etag } });
+    assert.deepEqual(Buffer.from(await matching.arrayBuffer()), bytes);
+  });
+
   test('If-Range: a matching ETag keeps the range, a stale one gets the whole file', async () => {
     const keep = await fetch(fileUrl, { headers: { range: 'bytes=0-9', 'if-range': etag } });
     assert.equal(keep.status, 206);

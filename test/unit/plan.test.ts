@@ -179,3 +179,35 @@ test('an empty file is served whole, even to a Range request', () => {
   assert.equal(suffix.status, 200);
   assert.equal(suffix.headers['content-length'], '0');
 });
+
+// Preconditions, RFC 9110 §13.2.2. [what, request headers, expected status]
+const EARLIER = 'Mon, 06 May 2024 07:08:08 GMT';
+const LATER = 'Mon, 06 May 2024 07:08:10 GMT';
+const preconditions: Array<[string, Partial<DeliveryRequest>, number]> = [
+  ['If-Match with the ETag', { ifMatch: '"5f2b9c"' }, 200],
+  ['If-Match in a list', { ifMatch: '"other", "5f2b9c"' }, 200],
+  ['If-Match *', { ifMatch: '*' }, 200],
+  ['If-Match with another ETag', { ifMatch: '"other"' }, 412],
+  ['If-Match compares strongly: a weak tag fails', { ifMatch: 'W/"5f2b9c"' }, 412],
+  ['If-Unmodified-Since = Last-Modified (the milliseconds do not count)', { ifUnmodifiedSince: HTTP_DATE }, 200],
+  ['If-Unmodified-Since later', { ifUnmodifiedSince: LATER }, 200],
+  ['If-Unmodified-Since earlier', { ifUnmodifiedSince: EARLIER }, 412],
+  ['If-Unmodified-Since not a date is ignored', { ifUnmodifiedSince: 'yesterday' }, 200],
+  ['If-Unmodified-Since is ignored when If-Match is sent', { ifMatch: '"5f2b9c"', ifUnmodifiedSince: EARLIER }, 200],
+  ['If-Modified-Since = Last-Modified', { ifModifiedSince: HTTP_DATE }, 304],
+  ['If-Modified-Since later', { ifModifiedSince: LATER }, 304],
+  ['If-Modified-Since earlier', { ifModifiedSince: EARLIER }, 200],
+  ['If-Modified-Since not a date is ignored', { ifModifiedSince: 'garbage' }, 200],
+  ['If-Modified-Since is ignored when If-None-Match is sent', { ifNoneMatch: '"other"', ifModifiedSince: LATER }, 200],
+  ['412 comes before 304', { ifMatch: '"other"', ifNoneMatch: '"5f2b9c"' }, 412],
+  ['304 comes before Range', { ifModifiedSince: HTTP_DATE, range: 'bytes=0-9' }, 304],
+];
+for (const [what, headers, status] of preconditions) {
+  test(`preconditions: ${what} → ${status}`, () => {
+    for (const method of ['GET', 'HEAD']) {
+      const plan = planDelivery(rep, { method, ...headers });
+      assert.equal(plan.status, status, method);
+      if (status === 304 || status === 412) assert.deepEqual(plan.headers, common, 'no body headers');
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { BlobStore } from '../../blob/store.js';
 import type { FileCache } from '../../delivery/file-cache.js';
 import { planDelivery, type Representation } from '../../delivery/plan.js';
-import { renderDelivery } from '../render-delivery.js';
+import { deliveryRequestOf, renderDelivery } from '../render-delivery.js';
 import { errors } from '../../errors.js';
 import type { MediaKind } from '../../media/types.js';
 import type { AssetRecord, AssetRepository } from '../../meta/repository.js';
@@ -50,7 +50,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
       schema: {
         summary: `An ${noun}: \`{id}\` redirects (303) to its file URL; \`{id}.{ext}\` is the file itself`,
         description:
-          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match (304) and HEAD.' +
+          'The file URL serves the exact uploaded bytes with a strong ETag and immutable caching; supports Range (206/416), If-None-Match and If-Modified-Since (304), If-Match and If-Unmodified-Since (412), and HEAD.' +
           (kind === 'image' ? DERIVATIVE_DOC : ''),
         tags: ['files'],
         params: Type.Object({ file: Type.String({ description: 'Asset id, or `{id}.{ext}` for the file itself' }) }),
@@ -62,9 +62,10 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
             description: 'For `{id}`: redirect to the file URL (`href`), or, when files live in object storage, to a presigned or CDN URL of the same bytes',
             type: 'null',
           },
-          304: { description: 'Not modified (If-None-Match)', type: 'null' },
+          304: { description: 'Not modified (If-None-Match, If-Modified-Since)', type: 'null' },
           400: { $ref: 'Error#' },
           404: { $ref: 'Error#' },
+          412: { $ref: 'Error#' },
           416: { $ref: 'Error#' },
         },
       },
@@ -87,12 +88,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           return opts.derivatives.file(request, reply, asset, ext);
         }
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
-        const plan = planDelivery(representationOf(asset), {
-          method: request.method,
-          range: request.headers.range,
-          ifNoneMatch: request.headers['if-none-match'],
-          ifRange: request.headers['if-range'] as string | undefined,
-        });
+        const plan = planDelivery(representationOf(asset), deliveryRequestOf(request));
         return renderDelivery(reply, plan, opts.files, asset.blobKey, asset.sizeBytes);
       },
     });

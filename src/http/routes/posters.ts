@@ -100,7 +100,7 @@ export const posterRoutes: FastifyPluginAsync<PosterRoutesOptions> = async (app,
     schema: {
       summary: 'A poster image of a video, in the format its extension names (jpg, png, webp, avif)',
       description:
-        'A frame of the video (rotation applied), computed once, cached, and served like an original: strong ETag, immutable caching, Range (206/416), If-None-Match (304), HEAD. A non-canonical query is redirected (303) to the canonical one. An undecodable video: 422 POSTER_FAILED, nothing cached.',
+        'A frame of the video (rotation applied), computed once, cached, and served like an original: strong ETag, immutable caching, Range (206/416), If-None-Match / If-Modified-Since (304), If-Match / If-Unmodified-Since (412), HEAD. A non-canonical query is redirected (303) to the canonical one. An undecodable video: 422 POSTER_FAILED, nothing cached.',
       tags: ['files'],
       params: Type.Object({ id: Type.String({ description: 'Video asset id' }), ext: Type.String({ description: 'jpg, png, webp or avif' }) }),
       querystring: PosterQuerySchema,
