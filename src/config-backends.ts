@@ -81,10 +81,15 @@ export function parseStorage(
     if (httpUrl(publicRaw) === null) problems.push(`AMS_S3_PUBLIC_URL=${JSON.stringify(publicRaw)}: expected an http(s) URL, e.g. https://cdn.example.com`);
     else publicBaseUrl = publicRaw.replace(/\/+$/, '');
   }
+  // The SDK puts the region into host names and refuses anything else only when the first request is made.
+  const region = raw('AMS_S3_REGION') ?? 'us-east-1';
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(region)) {
+    problems.push(`AMS_S3_REGION=${JSON.stringify(region)}: expected a region name such as eu-west-1 (or auto for R2)`);
+  }
   return {
     kind: 's3',
     bucket,
-    region: raw('AMS_S3_REGION') ?? 'us-east-1',
+    region,
     endpoint,
     forcePathStyle: pathStyle === 'true' || pathStyle === '1',
     prefix,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDatabase, parseStorage, type DatabaseConfig, type StorageConfig } from './config-backends.js';
@@ -205,6 +206,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
 
   const port = int('AMS_PORT', 8080, 0, 65535);
   const host = raw('AMS_HOST') ?? '0.0.0.0';
+  // Checked here so a typo stops the start by name, not as a getaddrinfo error from listen().
+  if (isIP(host) === 0 && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(host)) {
+    problems.push(`AMS_HOST=${JSON.stringify(host)}: expected an IP address or a host name of this machine, e.g. 127.0.0.1 or 0.0.0.0`);
+  }
   const dataDir = path.resolve(cwd, raw('AMS_DATA_DIR') ?? './data');
 
   let publicUrl: string | null = null;
@@ -304,6 +309,11 @@ function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
   for (const o of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`AMS_CORS_UPLOAD_ORIGINS: ${JSON.stringify(o)} is not an origin like https://shop.example.com`);
   }
+  // One scope token (RFC 6749 §3.3): a JWT's scope claim is space-separated, so a space could never match.
+  const scope = raw('AMS_JWT_SCOPE') ?? null;
+  if (scope !== null && !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+    problems.push(`AMS_JWT_SCOPE=${JSON.stringify(scope)}: expected one scope without spaces or quotes, e.g. assets:write`);
+  }
   const workersRaw = raw('AMS_WORKERS');
   const cores = os.availableParallelism();
   const workers = workersRaw === 'auto' ? cores : int('AMS_WORKERS', 1, 1, 1024);
@@ -314,7 +324,7 @@ function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
       issuer: raw('AMS_JWT_ISSUER') ?? null,
       audience: raw('AMS_JWT_AUDIENCE') ?? null,
       clockSkewS: int('AMS_JWT_CLOCK_SKEW_S', 30, 0, 3600),
-      requiredScope: raw('AMS_JWT_SCOPE') ?? null,
+      requiredScope: scope,
     },
     idempotencyTtlS: int('AMS_IDEMPOTENCY_TTL_S', 86_400, 1),
     uploadRatePerToken: int('AMS_UPLOAD_RATE_PER_TOKEN', 600, 0),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { AppDeps } from './app.js';
 import { openBlobStore } from './blob/open.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createMediaProbe } from './media/probe.js';
 import { CachedAssetRepository } from './meta/cached.js';
 import { openRepository } from './meta/kysely.js';
@@ -32,6 +32,35 @@ async function sweepTempDir(tempDir: string): Promise<number> {
   return names.length;
 }
 
+/**
+ * mkdir -p, by hand: Node 20's recursive fs.mkdir never returns for a path under /proc (it keeps
+ * retrying ENOENT), which would hang the start instead of naming AMS_DATA_DIR.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await fs.stat(dir)).isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+      return;
+    }
+    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
+    await makeDirectory(path.dirname(dir));
+    await fs.mkdir(dir);
+  }
+}
+
+/** The data directory, created if needed; a path that cannot be one is a bad AMS_DATA_DIR. */
+async function prepareDataDir(dir: string): Promise<void> {
+  try {
+    await makeDirectory(dir);
+    await fs.access(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new ConfigError([`AMS_DATA_DIR=${JSON.stringify(dir)}: cannot be used as the data directory (${(err as Error).message}); give a writable directory`]);
+  }
+}
+
 /** Opens every backend named by the configuration: the embedded defaults are SQLite and the local disk. */
 export async function createRuntime(
   config: Readonly<Config>,
@@ -43,6 +72,7 @@ export async function createRuntime(
     say?: (line: string) => void;
   } = {},
 ): Promise<Runtime & { sweptTempFiles: number }> {
+  await prepareDataDir(config.dataDir);
   const tempDir = path.join(config.dataDir, 'tmp');
   const sweptTempFiles =
     options.sweepTemp === false

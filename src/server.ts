@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createRuntime } from './deps.js';
 import { runPrimary } from './ops/cluster.js';
 import { joinClusterMetrics } from './ops/cluster-metrics.js';
@@ -15,6 +15,18 @@ function printBanner(base: string, token: string, file: string | null): void {
     `\nAMS generated an upload token (kept in ${file ?? 'the data directory'}, shown only this once):\n\n  ${token}\n\n` +
       `Upload a file with:\n\n  curl -H "Authorization: Bearer ${token}" -F "Filename=@photo.jpg" ${base}/assets\n\n`,
   );
+}
+
+/** listen() failures that a setting explains, named so the operator knows what to change. */
+function listenProblem(err: unknown, config: Readonly<Config>): ConfigError | null {
+  const code = (err as NodeJS.ErrnoException).code;
+  const host = `AMS_HOST=${JSON.stringify(config.host)}`;
+  const port = `AMS_PORT=${JSON.stringify(String(config.port))}`;
+  if (code === 'ENOTFOUND') return new ConfigError([`${host}: no such host name; give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`]);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError([`${host}: not an address of this machine; give one of its own, e.g. 127.0.0.1 or 0.0.0.0`]);
+  if (code === 'EADDRINUSE') return new ConfigError([`${port}: another process already listens there; stop it or choose another port`]);
+  if (code === 'EACCES') return new ConfigError([`${port}: this user may not listen there (ports below 1024 need privileges); choose another port`]);
+  return null;
 }
 
 /**
@@ -61,7 +73,8 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
 
   const { generated, file } = runtime.tokenSource;
   let announced = false;
-  await app.listen({
+  await app
+    .listen({
     port: config.port,
     host: config.host,
     // Printed here, just before the "Server listening" line, so whoever waits for that line
@@ -73,6 +86,12 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
       }
       return `Server listening at ${address}`;
     },
-  });
+  })
+    .catch(async (err: unknown) => {
+      const problem = listenProblem(err, config);
+      if (problem === null) throw err;
+      await runtime.close();
+      throw problem;
+    });
   if (generated === null && file !== null) app.log.info({ file }, 'using the upload token stored in the data directory');
 }

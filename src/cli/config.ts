@@ -5,10 +5,15 @@ export function configOrExit(): Readonly<Config> {
   try {
     return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\nFix the variables above and start again (see README: Configuration).\n`);
-      process.exit(2);
-    }
+    exitIfConfigError(err);
     throw err;
+  }
+}
+
+/** A setting found unusable later (a data directory that cannot be created, a host to bind): exit 2 too. */
+export function exitIfConfigError(err: unknown): void {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\nFix the variables above and start again (see README: Configuration).\n`);
+    process.exit(2);
   }
 }

@@ -66,6 +66,14 @@ export class IdempotencyStore {
     });
   }
 
+  /** What purgeExpired would remove (for `ams gc --dry-run`). */
+  countExpired(now: Date): Promise<number> {
+    return guard(async () => {
+      const row = await this.db.selectFrom('idempotency_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('expires_at', '<=', now.getTime()).executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
   purgeExpired(now: Date): Promise<number> {
     return guard(async () => {
       const res = await this.db.deleteFrom('idempotency_keys').where('expires_at', '<=', now.getTime()).executeTakeFirst();

@@ -22,6 +22,14 @@ export async function runPrimary(config: Readonly<Config>, banner: (base: string
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
       return;
     }
+    // Exit code 2 is a setting the worker could not use (AMS_HOST, AMS_PORT…): a new worker would fail alike.
+    if (code === 2) {
+      stopping = true;
+      process.exitCode = 2;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(2);
+      return;
+    }
     // A crashed worker is replaced so the port keeps its capacity; a worker that cannot start at
     // all (port taken, database unreadable) would crash forever, so a burst of exits ends the primary.
     const now = Date.now();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { FIXTURES, PUBLIC_URL, TOKEN, fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
 import { runCli } from '../helpers/process.js';
 
@@ -124,6 +125,23 @@ describe('the ams CLI', () => {
     const again = await fetch(server.local(kept.href));
     assert.equal(again.status, 200);
     assert.equal((await ams(['verify'], env)).code, 0);
+  });
+
+  test('ams gc: --dry-run counts expired idempotency keys; gc removes them', async () => {
+    const key = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
+    const form = new FormData();
+    form.append('Filename', new Blob([await fixture('photo.jpg')]), 'photo.jpg');
+    const res = await fetch(`${server.url}/assets`, { method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': key } });
+    assert.equal(res.status, 201);
+    const db = new Database(path.join(server.dataDir, 'ams.sqlite'));
+    try {
+      db.prepare('UPDATE idempotency_keys SET expires_at = 1 WHERE key LIKE ?').run(`%${key}`);
+    } finally {
+      db.close();
+    }
+    assert.match((await ams(['gc', '--dry-run'], env)).stdout, /would remove .* 1 expired idempotency keys/);
+    assert.match((await ams(['gc'], env)).stdout, /removed .* 1 expired idempotency keys/);
+    assert.match((await ams(['gc', '--dry-run'], env)).stdout, /would remove .* 0 expired idempotency keys/);
   });
 
   test('re-uploading bytes whose blob is an old orphan refreshes it, so gc cannot collect it mid-commit', async () => {

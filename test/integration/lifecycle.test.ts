@@ -74,4 +74,17 @@ describe('the compiled service: first start, tokens, config errors, sweeping, sh
     assert.match(output, /AMS_MAX_PIXELS="-5"/);
     assert.match(output, /AMS_PUBLIC_URL="ftp:\/\/x"/);
   });
+
+  test('a data directory or an address that cannot be used stops the start with exit 2, naming the variable', async () => {
+    const dataDir = await tempDataDir();
+    const file = path.join(dataDir, 'a-file');
+    await fs.writeFile(file, '');
+    const notADir = await runScript(MAIN, [], { AMS_DATA_DIR: file, AMS_PORT: '0' });
+    assert.equal(notADir.code, 2);
+    assert.match(notADir.stderr, /AMS_DATA_DIR=".*a-file": cannot be used/);
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+    const foreign = await runScript(MAIN, [], { AMS_DATA_DIR: dataDir, AMS_HOST: '192.0.2.1', AMS_PORT: '0', AMS_TOKENS: 'configured-token-123456' });
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.stderr, /AMS_HOST="192\.0\.2\.1": not an address of this machine/);
+  });
 });

@@ -64,6 +64,7 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_STORAGE: 's3', AMS_S3_BUCKET: 'b12', AMS_S3_PREFIX: '../x/' }, 'AMS_S3_PREFIX'],
   [{ AMS_STORAGE: 's3', AMS_S3_BUCKET: 'b12', AMS_S3_PRESIGN_TTL: '604801' }, 'AMS_S3_PRESIGN_TTL'],
   [{ AMS_STORAGE: 's3', AMS_S3_BUCKET: 'b12', AMS_S3_PUBLIC_URL: 'ftp://cdn' }, 'AMS_S3_PUBLIC_URL'],
+  [{ AMS_STORAGE: 's3', AMS_S3_BUCKET: 'b12', AMS_S3_REGION: 'eu west 1' }, 'AMS_S3_REGION'],
 ];
 for (const [env, name] of bad) {
   test(`refused with a message naming ${name}: ${JSON.stringify(env)}`, () => {

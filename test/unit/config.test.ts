@@ -131,6 +131,9 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_LOG_LEVEL: 'INFO' }, 'AMS_LOG_LEVEL'],
   [{ AMS_REQUEST_TIMEOUT_MS: 'never' }, 'AMS_REQUEST_TIMEOUT_MS'],
   [{ AMS_IDLE_TIMEOUT_MS: '999' }, 'AMS_IDLE_TIMEOUT_MS'],
+  [{ AMS_HOST: 'local host' }, 'AMS_HOST'],
+  [{ AMS_HOST: '999.1.1.1' }, 'AMS_HOST'],
+  [{ AMS_JWT_SCOPE: 'assets:write assets:read' }, 'AMS_JWT_SCOPE'],
 ];
 
 for (const [env, name] of bad) {

@@ -64,7 +64,8 @@ export function registerGc(program: Command): void {
           if (!opts.dryRun) await fs.rm(f, { force: true });
           process.stdout.write(`${verb} temporary file ${f}\n`);
         }
-        const keys = opts.dryRun ? 0 : await new IdempotencyStore(db).purgeExpired(new Date(now));
+        const idempotency = new IdempotencyStore(db);
+        const keys = opts.dryRun ? await idempotency.countExpired(new Date(now)) : await idempotency.purgeExpired(new Date(now));
         process.stdout.write(`${verb} ${count} unreferenced blobs (${bytes} bytes), ${temp.length} temporary files, ${keys} expired idempotency keys\n`);
       });
     });

@@ -5,7 +5,7 @@ import { configOrExit } from '../config.js';
 export function registerSignUrl(program: Command): void {
   program
     .command('sign-url')
-    .description('print the signed, canonical form of an image derivative URL (signs with the first of AMS_SIGNING_KEYS)')
+    .description('print the signed, canonical form of an image derivative or video poster URL (signs with the first of AMS_SIGNING_KEYS)')
     .argument('<url>', 'e.g. "/images/<id>?width=240&format=webp", or a full URL on AMS_PUBLIC_URL')
     .action((url: string) => {
       const config = configOrExit();

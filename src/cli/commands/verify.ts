@@ -36,7 +36,7 @@ async function check(blobs: BlobStore, b: StoredBlob, onBytes: (n: number) => vo
 export function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description('re-read every stored original, recompute its MD5, report corrupt or missing blobs (exit 1 if any)')
+    .description('re-read every stored original, check its size, MD5 and SHA-256, report corrupt or missing blobs (exit 1 if any)')
     .option('--json', 'print one JSON object per problem and a summary, for machines')
     .action(async (opts: { json?: boolean }) => {
       const bad = await withRuntime(async ({ deps, db }) => {
