@@ -73,25 +73,25 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
 
   const { generated, file } = runtime.tokenSource;
   let announced = false;
-  await app
-    .listen({
-    port: config.port,
-    host: config.host,
-    // Printed here, just before the "Server listening" line, so whoever waits for that line
-    // (a supervisor, a test) already has the token banner. Called once per bound address.
-    listenTextResolver: (address) => {
-      if (generated !== null && !announced) {
-        announced = true;
-        printBanner(config.publicUrl ?? `http://localhost:${address.split(':').pop()}`, generated, file);
-      }
-      return `Server listening at ${address}`;
-    },
-  })
-    .catch(async (err: unknown) => {
-      const problem = listenProblem(err, config);
-      if (problem === null) throw err;
-      await runtime.close();
-      throw problem;
+  try {
+    await app.listen({
+      port: config.port,
+      host: config.host,
+      // Printed here, just before the "Server listening" line, so whoever waits for that line
+      // (a supervisor, a test) already has the token banner. Called once per bound address.
+      listenTextResolver: (address) => {
+        if (generated !== null && !announced) {
+          announced = true;
+          printBanner(config.publicUrl ?? `http://localhost:${address.split(':').pop()}`, generated, file);
+        }
+        return `Server listening at ${address}`;
+      },
     });
+  } catch (err) {
+    const problem = listenProblem(err, config);
+    if (problem === null) throw err;
+    await runtime.close();
+    throw problem;
+  }
   if (generated === null && file !== null) app.log.info({ file }, 'using the upload token stored in the data directory');
 }
