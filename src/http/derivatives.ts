@@ -21,6 +21,7 @@ import {
   EXT_OF,
   formatOfExt,
   negotiateFormat,
+  fitToSource,
   parseVariantQuery,
   type Geometry,
   type OutputFormat,
@@ -74,7 +75,8 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
       // after the signature check, so a URL signed without knowing the duration stays valid.
       if (asset.durationMs !== null) req.time = Math.min(req.time, asset.durationMs / 1000);
     }
-    return req;
+    // After the signature and preset checks, which are about what the client asked for.
+    return fitToSource(req, asset.width, asset.height);
   }
 
   /** The canonical URL of a derivative; the original's own URL when nothing would change. */

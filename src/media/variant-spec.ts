@@ -198,6 +198,18 @@ export function canonicalQuery(g: Geometry, format: OutputFormat | 'auto' | null
   return parts.join('&');
 }
 
+/**
+ * One URL per result: without `enlarge`, a single side larger than the source's (displayed) size
+ * gives the source's size — `width=1000` of a 640 px photo is the same 640 px image as
+ * `width=640` — so it is written as that. With both sides the fit decides the result: left alone.
+ */
+export function fitToSource<G extends Geometry>(g: G, sourceWidth: number, sourceHeight: number): G {
+  if (g.enlarge) return g;
+  if (g.width !== null && g.height === null && g.width > sourceWidth) return { ...g, width: sourceWidth };
+  if (g.height !== null && g.width === null && g.height > sourceHeight) return { ...g, height: sourceHeight };
+  return g;
+}
+
 /** The canonical query of the redirecting form `/images/{id}?…`, where the format is still a parameter. */
 export function entryQuery(g: Geometry, format: OutputFormat | 'auto' | null): string {
   return [canonicalQuery(g, format), format === null ? '' : `format=${format}`].filter((s) => s !== '').join('&');

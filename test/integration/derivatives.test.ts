@@ -70,6 +70,20 @@ describe('image derivatives', () => {
     assert.match((await json(typo)).message, /Invalid widht="240"; use width instead/);
   });
 
+  test('one URL per result: a width past the source is the source width, unless enlarge=true', async () => {
+    for (const w of [640, 700, 1000, 4096]) {
+      const res = await redirect(`/images/${photo}?width=${w}&format=webp`);
+      assert.equal(res.headers.get('location'), `${PUBLIC_URL}/images/${photo}.webp?width=640`, `width=${w}`);
+    }
+    const bigger = await derive(`/images/${photo}?width=1000&format=webp&enlarge=true`);
+    assert.equal(bigger.location, `${PUBLIC_URL}/images/${photo}.webp?width=1000&enlarge=true`);
+    assert.equal(bigger.meta.width, 1000);
+    // The non-canonical file URL redirects to the one URL too.
+    const res = await redirect(`/images/${photo}.webp?width=900`);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), `${PUBLIC_URL}/images/${photo}.webp?width=640`);
+  });
+
   test('equal requests share one URL: order, defaults, dpr and presets are normalised', async () => {
     const spellings = [
       'width=240&height=240&format=webp',

@@ -7,6 +7,7 @@ import {
   canonicalQuery,
   defaultFormat,
   editDistance,
+  fitToSource,
   formatOfExt,
   negotiateFormat,
   parseVariantQuery,
@@ -98,6 +99,22 @@ test('cache-busters and trackers are ignored: the same request, the same canonic
     assert.equal(canonical(`width=240&${extra}`), 'width=240', extra);
     assert.equal(canonical(extra), '', extra);
   }
+});
+
+test('fitToSource: a single side past the source is the source size, unless enlarge', () => {
+  const g = (s: string) => parseVariantQuery(q(s), rules);
+  const size = (s: string) => {
+    const r = fitToSource(g(s), 640, 480);
+    return [r.width, r.height];
+  };
+  assert.deepEqual(size('width=1000'), [640, null]);
+  assert.deepEqual(size('width=640'), [640, null]);
+  assert.deepEqual(size('width=320'), [320, null]);
+  assert.deepEqual(size('height=2000'), [null, 480]);
+  assert.deepEqual(size('width=500&dpr=2'), [640, null], 'after dpr');
+  assert.deepEqual(size('width=1000&enlarge=true'), [1000, null]);
+  assert.deepEqual(size('width=1000&height=1000'), [1000, 1000], 'both sides: the fit decides');
+  assert.equal(canonicalQuery(fitToSource(g('width=1000'), 640, 480), 'webp'), canonicalQuery(g('width=640'), 'webp'));
 });
 
 test('editDistance counts a swap of neighbours as one edit', () => {
