@@ -44,6 +44,9 @@ describe('health, readiness, OpenAPI and docs', () => {
     assert.ok(doc.paths['/images/{file}'].get.responses['303']);
     assert.ok(doc.paths['/videos/{file}'].get);
     assert.deepEqual(doc.paths['/assets'].post.security, [{ bearer: [] }]);
+    // Every answer an upload can give (README: Errors), so a generated client handles each one.
+    assert.deepEqual(Object.keys(doc.paths['/assets'].post.responses).sort(), ['201', '400', '401', '403', '408', '409', '413', '422', '429', '503', '507']);
+    assert.equal(doc.paths['/assets'].post.responses['507'].content['application/json'].schema.$ref, '#/components/schemas/Error');
     const asset = JSON.stringify(doc.components.schemas);
     for (const field of ['md5Checksum', 'mimeType', 'href', 'success']) assert.ok(asset.includes(field), field);
   });

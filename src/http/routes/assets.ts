@@ -51,12 +51,9 @@ function serialisedAsset(asset: AssetRecord, base: string): string {
   return json;
 }
 
-const errorResponses = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  404: { $ref: 'Error#' },
-  413: { $ref: 'Error#' },
-} as const;
+const error = { $ref: 'Error#' } as const;
+/** Every status an upload can answer besides 201 (README: Errors), so generated clients know them all. */
+const uploadErrors = { 400: error, 401: error, 403: error, 408: error, 409: error, 413: error, 422: error, 429: error, 503: error, 507: error } as const;
 
 export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, opts) => {
   app.post(
@@ -69,7 +66,7 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         tags: ['assets'],
         consumes: ['multipart/form-data'],
         security: [{ bearer: [] }],
-        response: { 201: { $ref: 'UploadResult#' }, ...errorResponses },
+        response: { 201: { $ref: 'UploadResult#' }, ...uploadErrors },
       },
       onRequest: async (request) => {
         await opts.requireToken(request);
@@ -114,7 +111,7 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         summary: "An asset's metadata",
         tags: ['assets'],
         params: Type.Object({ assetId: Type.String({ description: 'Asset id (a GUID)' }) }),
-        response: { 200: { $ref: 'Asset#' }, 404: { $ref: 'Error#' } },
+        response: { 200: { $ref: 'Asset#' }, 404: error, 503: error },
       },
     },
     async (request, reply) => {
