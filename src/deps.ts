@@ -47,7 +47,10 @@ async function makeDirectory(dir: string): Promise<void> {
     }
     if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
     await makeDirectory(path.dirname(dir));
-    await fs.mkdir(dir);
+    // Once only (under /proc it fails again for ever); another process may just have made it.
+    await fs.mkdir(dir).catch(async (again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw again;
+    });
   }
 }
 
