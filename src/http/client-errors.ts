@@ -2,6 +2,7 @@ import { STATUS_CODES, maxHeaderSize, type IncomingMessage, type ServerResponse 
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { AmsError } from '../errors.js';
+import { errorBody } from './error-handler.js';
 
 /** Node's parse errors carry llhttp's code (HPE_…) and a short reason ("Invalid header value char"). */
 type ClientError = Error & { code?: string; reason?: string };
@@ -36,14 +37,21 @@ export function handleClientError(this: { log: FastifyBaseLogger }, err: ClientE
   this.log.info({ code: e.code, reason: err.code }, e.message);
   // A response still being written on this connection (pipelining) must not be cut into.
   const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-  if (socket.writable && !inProgress) {
-    const body = JSON.stringify({ statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message });
-    socket.write(
-      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  }
+  if (!inProgress) writeRawError(socket, e);
   socket.destroy();
+}
+
+/**
+ * Writes `e` straight onto the socket as a whole HTTP response that closes the connection: for
+ * when there is no reply to use (a request Node could not parse; a body still awaited by its route).
+ */
+export function writeRawError(socket: Socket, e: AmsError): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(errorBody(e));
+  socket.write(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -53,7 +61,7 @@ export function handleClientError(this: { log: FastifyBaseLogger }, err: ClientE
  */
 export function answerUnsupportedExpectation(req: IncomingMessage, res: ServerResponse): void {
   const message = `Only Expect: 100-continue is supported (got ${JSON.stringify(String(req.headers.expect).slice(0, 100))}); send the request without that Expect header`;
-  const body = JSON.stringify({ statusCode: 417, error: STATUS_CODES[417], code: 'EXPECTATION_FAILED', message });
+  const body = JSON.stringify(errorBody(new AmsError('EXPECTATION_FAILED', 417, message)));
   res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   res.end(body);
 }

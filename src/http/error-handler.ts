@@ -61,12 +61,13 @@ function queryParameterError(err: FastifyError, request: FastifyRequest): AmsErr
   return new AmsError('INVALID_PARAMETER', 400, `Invalid ${name}=${JSON.stringify(String(value).slice(0, 100))}: ${allowed}`);
 }
 
-/** Writes `e` as the catalogue's JSON body, `{statusCode, error, code, message}`. */
+/** The catalogue's JSON body of `e`: `{statusCode, error, code, message}`. */
+export function errorBody(e: AmsError) {
+  return { statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message };
+}
+
 function sendError(reply: FastifyReply, e: AmsError) {
-  return reply
-    .code(e.status)
-    .headers(e.headers)
-    .send({ statusCode: e.status, error: STATUS_CODES[e.status] ?? 'Error', code: e.code, message: e.message });
+  return reply.code(e.status).headers(e.headers).send(errorBody(e));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
+import { writeRawError } from './client-errors.js';
 
 /**
  * Enforces AMS_REQUEST_TIMEOUT_MS on request bodies ourselves. Node's own `requestTimeout` did not
@@ -25,12 +26,8 @@ export function enforceRequestDeadline(app: FastifyInstance, ms: number): void {
     const timer = setTimeout(() => {
       if (raw.complete || socket.destroyed) return;
       request.log.info({ ms }, 'request body not received within the deadline; closing the connection');
-      if (!reply.raw.headersSent && socket.writable) {
-        // Written raw: the route is still waiting for the body, so Fastify's reply is not ours to use.
-        const e = errors.requestTimeout(ms);
-        const body = JSON.stringify({ statusCode: e.status, error: 'Request Timeout', code: e.code, message: e.message });
-        socket.write(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      }
+      // Written raw: the route is still waiting for the body, so Fastify's reply is not ours to use.
+      if (!reply.raw.headersSent) writeRawError(socket, errors.requestTimeout(ms));
       socket.destroy();
     }, ms);
     timer.unref();
