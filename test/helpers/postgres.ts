@@ -33,6 +33,27 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => dropDatabase(name),
   };
+}
+
+/**
+ * Drops a test database. pg's Pool.end() resolves before its clients' sockets have closed, so a
+ * DROP … WITH (FORCE) straight after it can terminate a connection that is still closing, and that
+ * client then throws "terminating connection due to administrator command" into whichever test
+ * runs next. A plain DROP is retried while the last connections go (bounded), FORCE only after.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  await admin(async (c) => {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name}`);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55006') throw error; // object_in_use
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
 }
