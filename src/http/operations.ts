@@ -7,21 +7,8 @@ import { principalOf } from './auth.js';
 
 /** Request metrics and `/metrics` (Prometheus text). */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterText?: () => Promise<string>): void {
-  // One labelled child per (method, route pattern, status), looked up by a string key: prom-client
-  // hashes a label object on every inc/observe, a measurable share of a cached GET's CPU. The set
-  // is bounded: route patterns, Node's fixed list of methods, and status codes.
-  const series = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${route} ${reply.statusCode}`;
-    let one = series.get(key);
-    if (one === undefined) {
-      const labels = { method: request.method, route, status: String(reply.statusCode) };
-      one = { count: metrics.requests.labels(labels), seconds: metrics.requestSeconds.labels(labels) };
-      series.set(key, one);
-    }
-    one.count.inc();
-    one.seconds.observe(reply.elapsedTime / 1000);
+    metrics.http.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'] } }, async (_req, reply) => {

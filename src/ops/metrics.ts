@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as globalRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, Registry, collectDefaultMetrics, register as globalRegistry } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 /** Upload stages as the pipeline runs them; `hash` is the hashing share of `receive`. */
 export type UploadStage = 'receive' | 'hash' | 'probe' | 'store' | 'commit';
@@ -14,19 +15,8 @@ export function createMetrics(uploadsInFlight: () => number) {
   collectDefaultMetrics({ register: registry, prefix: 'ams_' });
   const m = {
     registry,
-    requests: new Counter({
-      name: 'ams_http_requests_total',
-      help: 'HTTP requests by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
-    }),
-    requestSeconds: new Histogram({
-      name: 'ams_http_request_duration_seconds',
-      help: 'HTTP request durations by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: LATENCY,
-      registers: [registry],
-    }),
+    /** Per request: method, route pattern, status, duration (see request-metrics.ts). */
+    http: new RequestMetrics(LATENCY),
     uploadBytes: new Counter({ name: 'ams_upload_bytes_total', help: 'Bytes of uploads received', registers: [registry] }),
     uploadStageSeconds: new Histogram({
       name: 'ams_upload_stage_duration_seconds',
@@ -44,6 +34,7 @@ export function createMetrics(uploadsInFlight: () => number) {
       },
     }),
   };
+  for (const metric of m.http.metrics()) registry.registerMetric(metric as unknown as Metric);
   for (const stage of ['receive', 'hash', 'probe', 'store', 'commit'] as const) m.uploadStageSeconds.zero({ stage });
   // The derivative counters (transforms, cache hits, coalesced, durations) live on prom-client's
   // default registry (src/derivatives/metrics.ts); one scrape shows both.
