@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -28,6 +28,7 @@ import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
 import { registerCors } from './http/cors.js';
+import { OneLinePerRequest, lazyChildLogger } from './http/request-log.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -54,22 +55,13 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** One log line per request, written when it completes; every line carries the request id. */
-class OneLinePerRequest extends LogController {
-  override incomingRequest(): void {}
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (error) request.log.error({ ...line, err: error }, 'request failed');
-    else request.log.info(line, 'request');
-  }
-}
-
 /** Builds the service as a Fastify instance. Reads no environment: everything comes in `deps`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
     logController: new OneLinePerRequest(),
+    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     // Honour a sane incoming X-Request-Id so a request can be followed across services.
     genReqId: (req) => {
