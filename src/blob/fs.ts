@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import fsCb, { createReadStream } from 'node:fs';
+import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -8,12 +9,21 @@ import { storageError } from './fs-errors.js';
 import { assertSafeKey } from './keys.js';
 import type { BlobEntry, BlobInfo, BlobStore, ByteRange } from './store.js';
 
+const openFd = promisify(fsCb.open);
+const fsyncFd = promisify(fsCb.fsync);
+const closeFd = promisify(fsCb.close);
+
+/**
+ * Makes a directory's entries durable. Plain fds rather than a FileHandle: every upload syncs one
+ * or more directories, and a FileHandle's setup and close were ~3 % of an upload's main-thread
+ * CPU (W1 profile).
+ */
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  const fd = await openFd(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 
