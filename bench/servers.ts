@@ -83,9 +83,11 @@ export async function startAms(dataDir: string, extraNodeArgs: string[] = [], pi
   }, pin);
 }
 
-export async function startBareMultipart(dir: string, pin = PINNED): Promise<Running> {
+/** The bare multipart ceiling; `durable` adds AMS's SHA-256 content address and fsyncs (see the file). */
+export async function startBareMultipart(dir: string, durable = false, pin = PINNED): Promise<Running> {
   const port = await freePort();
-  return start(process.execPath, ['--import', 'tsx', 'bench/bare-multipart.ts', String(port), dir], port, {}, pin);
+  const args = ['--import', 'tsx', 'bench/bare-multipart.ts', String(port), dir, ...(durable ? ['--durable'] : [])];
+  return start(process.execPath, args, port, {}, pin);
 }
 
 export async function startBareFastify(assetsJson: string): Promise<Running> {
