@@ -5,7 +5,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { BlobStore } from './blob/store.js';
 import type { Config } from './config.js';
-import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
 import { answerUnsupportedExpectation, handleClientError } from './http/client-errors.js';
@@ -28,6 +27,7 @@ import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
 import { registerCors } from './http/cors.js';
+import { answerWrongMethods } from './http/wrong-method.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -106,13 +106,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const currentPublicUrl = () => publicUrl;
 
   app.setErrorHandler(createErrorHandler(config.maxUploadBytes));
-  app.setNotFoundHandler((request) => {
-    throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
-  });
+  const allowedOn = answerWrongMethods(app); // 404, or 405 + Allow for a known path (before any route)
 
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
-  registerCors(app, config.ops.corsUploadOrigins);
+  registerCors(app, config.ops.corsUploadOrigins, allowedOn);
   registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   registerUploadRateLimits(app, config.ops);
 
