@@ -27,6 +27,7 @@ import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
 import { registerCors } from './http/cors.js';
+import { openApiDocument } from './http/openapi.js';
 import { answerWrongMethods } from './http/wrong-method.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
@@ -111,7 +112,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
   registerCors(app, config.ops.corsUploadOrigins, allowedOn);
-  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   registerUploadRateLimits(app, config.ops);
 
   // No route here takes a JSON or text body: uploads are multipart, everything else has no body.
@@ -133,22 +133,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'AMS — Asset Management Service',
-        version: '0.1.0',
-        description: 'Stores the images and videos a product catalogue shows and hands them back fast.',
-      },
-      servers: config.publicUrl === null ? [] : [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
+    openapi: openApiDocument(config.publicUrl),
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['operations'], response: { 200: { description: 'OpenAPI 3.0 document', type: 'object', additionalProperties: true } } } }, async () => app.swagger());
+  // After swagger, which documents only the routes added after it.
+  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
   const requireToken = createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt));
