@@ -5,7 +5,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { BlobStore } from './blob/store.js';
 import type { Config } from './config.js';
-import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
 import { answerUnsupportedExpectation, handleClientError } from './http/client-errors.js';
@@ -29,6 +28,8 @@ import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
 import { registerCors } from './http/cors.js';
 import { OneLinePerRequest, lazyChildLogger } from './http/request-log.js';
+import { openApiDocument } from './http/openapi.js';
+import { answerWrongMethods } from './http/wrong-method.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -98,14 +99,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const currentPublicUrl = () => publicUrl;
 
   app.setErrorHandler(createErrorHandler(config.maxUploadBytes));
-  app.setNotFoundHandler((request) => {
-    throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
-  });
+  const allowedOn = answerWrongMethods(app); // 404, or 405 + Allow for a known path (before any route)
 
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
-  registerCors(app, config.ops.corsUploadOrigins);
-  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
+  registerCors(app, config.ops.corsUploadOrigins, allowedOn);
   registerUploadRateLimits(app, config.ops);
 
   // No route here takes a JSON or text body: uploads are multipart, everything else has no body.
@@ -127,22 +125,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'AMS — Asset Management Service',
-        version: '0.1.0',
-        description: 'Stores the images and videos a product catalogue shows and hands them back fast.',
-      },
-      servers: config.publicUrl === null ? [] : [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
+    openapi: openApiDocument(config.publicUrl),
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   for (const schema of [AssetSchema, UploadResultSchema, ErrorSchema]) app.addSchema(schema);
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['operations'], response: { 200: { description: 'OpenAPI 3.0 document', type: 'object', additionalProperties: true } } } }, async () => app.swagger());
+  // After swagger, which documents only the routes added after it.
+  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
   const requireToken = createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt));

@@ -35,6 +35,14 @@ export const errors = {
   notFound: () => new AmsError('NOT_FOUND', 404, 'Asset Media Service Error: Resource not found'),
   routeNotFound: (method: string, url: string) =>
     new AmsError('ROUTE_NOT_FOUND', 404, `Route ${method} ${url} not found; see /docs for the API`),
+  /** `allowed`: what the path is served with; OPTIONS (answered on every known path) joins them in `Allow`. */
+  methodNotAllowed: (method: string, url: string, allowed: readonly string[]) =>
+    new AmsError(
+      'METHOD_NOT_ALLOWED',
+      405,
+      `${method} is not allowed on ${url}; use ${allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}` : allowed[0]}`,
+      { allow: [...allowed, 'OPTIONS'].join(', ') },
+    ),
   unsupportedMedia: (what: string) =>
     new AmsError(
       'UNSUPPORTED_MEDIA',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
+import { pathOf } from './wrong-method.js';
 
 /**
  * CORS, with one policy per kind of request: reads (GET, HEAD) are open to every origin with
@@ -17,7 +18,8 @@ const WRITE_HEADERS = 'authorization, content-type, idempotency-key, content-md5
 const WRITE_EXPOSED = 'x-request-id, location, retry-after, idempotent-replayed';
 const PREFLIGHT_MAX_AGE = '600';
 
-export function registerCors(app: FastifyInstance, uploadOrigins: readonly string[]): void {
+/** `allowedOn`: the methods a path is served with (wrong-method.ts), for `Allow` on a plain OPTIONS. */
+export function registerCors(app: FastifyInstance, uploadOrigins: readonly string[], allowedOn: (path: string) => string[]): void {
   const writers = new Set(uploadOrigins);
   app.addHook('onRequest', (request, reply, done) => {
     const { method, headers } = request;
@@ -56,8 +58,12 @@ export function registerCors(app: FastifyInstance, uploadOrigins: readonly strin
       .header('access-control-max-age', PREFLIGHT_MAX_AGE);
     return reply.send();
   });
-  // Gives preflights a route to match (they are answered by the hook above); any other OPTIONS is 404.
-  app.options('*', { schema: { hide: true } }, async (request) => {
-    throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
+  // Gives preflights a route to match (they are answered by the hook above). Any other OPTIONS asks
+  // what a path supports (RFC 9110 §9.3.7): 204 with Allow for a path the service knows, else 404.
+  app.options('*', { schema: { hide: true } }, async (request, reply) => {
+    const path = pathOf(request.url);
+    const allowed = allowedOn(path);
+    if (allowed.length === 0) throw errors.routeNotFound(request.method, path);
+    return reply.code(204).header('allow', [...allowed, 'OPTIONS'].join(', ')).send();
   });
 }

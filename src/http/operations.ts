@@ -11,7 +11,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterT
     metrics.http.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'] } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'], response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_req, reply) => {
     const text = clusterText ? await clusterText() : await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });

@@ -111,7 +111,10 @@ describe('/metrics and CORS', () => {
     assert.match(mine.headers.get('access-control-expose-headers') ?? '', /location/);
     const theirs = await post('https://evil.example.test');
     assert.equal(theirs.headers.get('access-control-allow-origin'), null);
-    // OPTIONS that is not a preflight is just an unknown route.
-    assert.equal((await fetch(`${server.url}/assets`, { method: 'OPTIONS' })).status, 404);
+    // OPTIONS that is not a preflight asks what the path supports (http-methods.test.ts).
+    const plain = await fetch(`${server.url}/assets`, { method: 'OPTIONS' });
+    assert.equal(plain.status, 204);
+    assert.equal(plain.headers.get('allow'), 'GET, HEAD, POST, OPTIONS');
+    assert.equal(plain.headers.get('access-control-allow-origin'), null);
   });
 });

@@ -58,6 +58,13 @@ function toListItem(asset: AssetRecord, publicUrl: string): Static<typeof ListIt
   };
 }
 
+const error = { $ref: 'Error#' } as const;
+/**
+ * What a token-checked route answers besides its own statuses: 401 (no or bad token), 403 (a JWT
+ * without AMS_JWT_SCOPE), 503 (the database, or a JWT's key set, cannot be reached).
+ */
+const tokenErrors = { 401: error, 403: error, 503: error } as const;
+
 /** Browsing and removing assets: what the console (and any catalogue tool) needs. Both need a token. */
 export const catalogueRoutes: FastifyPluginAsync<CatalogueRoutesOptions> = async (app, opts) => {
   const onRequest = async (request: FastifyRequest) => opts.requireToken(request);
@@ -71,7 +78,7 @@ export const catalogueRoutes: FastifyPluginAsync<CatalogueRoutesOptions> = async
         tags: ['assets'],
         security: [{ bearer: [] }],
         querystring: ListQuerySchema,
-        response: { 200: PageSchema, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' } },
+        response: { 200: PageSchema, ...tokenErrors, 400: error },
       },
       onRequest,
     },
@@ -99,7 +106,7 @@ export const catalogueRoutes: FastifyPluginAsync<CatalogueRoutesOptions> = async
         tags: ['assets'],
         security: [{ bearer: [] }],
         params: Type.Object({ assetId: Type.String({ description: 'Asset id (a GUID)' }) }),
-        response: { 204: { description: 'Deleted', type: 'null' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 204: { description: 'Deleted', type: 'null' }, ...tokenErrors, 404: error },
       },
       onRequest,
     },

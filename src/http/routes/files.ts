@@ -64,9 +64,13 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           },
           304: { description: 'Not modified (If-None-Match, If-Modified-Since)', type: 'null' },
           400: { $ref: 'Error#' },
+          // SIGNATURE_INVALID: derivative URLs need a `sig` when AMS_SIGNING_KEYS is set.
+          ...(kind === 'image' ? { 403: { $ref: 'Error#' } } : {}),
           404: { $ref: 'Error#' },
           412: { $ref: 'Error#' },
           416: { $ref: 'Error#' },
+          // The database or storage cannot be reached; for images, also the transform queue is full or a transform timed out.
+          503: { $ref: 'Error#' },
         },
       },
       handler: async (request, reply) => {

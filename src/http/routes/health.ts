@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
 import type { BlobStore } from '../../blob/store.js';
 import type { AssetRepository } from '../../meta/repository.js';
 
@@ -24,9 +25,19 @@ async function runCheck(check: Check): Promise<{ ok: boolean; error?: string }> 
   }
 }
 
+const CheckSchema = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String({ description: 'Why the check failed' })) });
+const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  checks: Type.Object({ database: CheckSchema, storage: CheckSchema, temp: CheckSchema }),
+});
+
 /** `/healthz`: the process answers. `/readyz`: every dependency an upload needs is usable, by name. */
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
-  app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'] } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' }),
+  );
 
   const checks: Check[] = [
     { name: 'database', run: async () => (await opts.repo.check(), await opts.databaseProbe?.()) },
@@ -41,7 +52,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       },
     },
   ];
-  app.get('/readyz', { schema: { summary: 'Readiness: database, storage and temp space, each by name', tags: ['operations'] } }, async (_req, reply) => {
+  const readiness = {
+    summary: 'Readiness: database, storage and temp space, each by name',
+    tags: ['operations'],
+    response: { 200: { ...ReadinessSchema, description: 'Ready' }, 503: { ...ReadinessSchema, description: 'Not ready: the failed checks say why' } },
+  };
+  app.get('/readyz', { schema: readiness }, async (_req, reply) => {
     const results = await Promise.all(checks.map(async (c) => [c.name, await runCheck(c)] as const));
     const ready = results.every(([, r]) => r.ok);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });

@@ -39,6 +39,7 @@ const PosterQuerySchema = Type.Object(
 
 const RESPONSES = {
   400: { $ref: 'Error#' },
+  403: { $ref: 'Error#' }, // SIGNATURE_INVALID, with AMS_SIGNING_KEYS
   404: { $ref: 'Error#' },
   422: { $ref: 'Error#' },
   501: { $ref: 'Error#' },
@@ -108,7 +109,8 @@ export const posterRoutes: FastifyPluginAsync<PosterRoutesOptions> = async (app,
         200: { description: 'The poster', type: 'string', format: 'binary' },
         206: { description: 'Part of the poster (Range)', type: 'string', format: 'binary' },
         303: { description: 'Redirect to the canonical poster URL', type: 'null' },
-        304: { description: 'Not modified (If-None-Match)', type: 'null' },
+        304: { description: 'Not modified (If-None-Match, If-Modified-Since)', type: 'null' },
+        412: { $ref: 'Error#' },
         416: { $ref: 'Error#' },
         ...RESPONSES,
       },
