@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['operations'], response: { 200: { description: 'OpenAPI 3.0 document', type: 'object', additionalProperties: true } } } }, async () => app.swagger());
   // After swagger, which documents only the routes added after it.
-  registerMetrics(app, metrics, deps.clusterMetrics?.(metrics.registry));
+  registerMetrics(app, metrics, config.ops.metricsToken, deps.clusterMetrics?.(metrics.registry));
   await app.register(healthRoutes, { repo: deps.repo, blobs: deps.blobs, tempDir: deps.tempDir, minFreeTempBytes: 64 * 1024 * 1024, databaseProbe: deps.databaseProbe });
 
   const requireToken = createTokenCheck(deps.tokens, await createJwtVerifier(config.ops.jwt));

@@ -78,6 +78,8 @@ export interface OpsConfig {
   rateWindowS: number;
   /** Origins allowed to upload from a browser; GETs are open to every origin. */
   corsUploadOrigins: readonly string[];
+  /** Bearer token `/metrics` asks for; null: open (scrapers on a private network). */
+  metricsToken: string | null;
   shutdownTimeoutMs: number;
   workers: number;
   gcGraceS: number;
@@ -112,6 +114,10 @@ export const SETTINGS = {
   AMS_MAX_PIXELS: {
     default: '100000000',
     doc: 'Largest image (width × height) accepted, checked from the header before any decoding.',
+  },
+  AMS_METRICS_TOKEN: {
+    default: '(none: /metrics is open)',
+    doc: 'When set (16+ printable characters), `/metrics` answers only `Authorization: Bearer <this token>` (Prometheus: `authorization: { credentials: … }`); other requests get 401. Upload tokens do not open it.',
   },
   AMS_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
   AMS_REQUEST_TIMEOUT_MS: {
@@ -314,6 +320,10 @@ function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
   if (scope !== null && !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
     problems.push(`AMS_JWT_SCOPE=${JSON.stringify(scope)}: expected one scope without spaces or quotes, e.g. assets:write`);
   }
+  const metricsToken = raw('AMS_METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
+    problems.push('AMS_METRICS_TOKEN: expected at least 16 printable characters without spaces');
+  }
   const workersRaw = raw('AMS_WORKERS');
   const cores = os.availableParallelism();
   const workers = workersRaw === 'auto' ? cores : int('AMS_WORKERS', 1, 1, 1024);
@@ -334,6 +344,7 @@ function loadOpsConfig(raw: Raw, int: Int, problems: string[]): OpsConfig {
     shutdownTimeoutMs: int('AMS_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
     workers,
     gcGraceS: int('AMS_GC_GRACE_S', 86_400, 0),
+    metricsToken,
   };
 }
 

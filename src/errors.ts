@@ -69,8 +69,8 @@ export const errors = {
     ),
   tooLarge: (limit: number) =>
     new AmsError('FILE_TOO_LARGE', 413, `The file is larger than the limit of ${limit} bytes; upload a smaller file`),
-  unauthorized: (why: string) =>
-    new AmsError('UNAUTHORIZED', 401, `${why}; send 'Authorization: Bearer <token>' with a valid upload token`, {
+  unauthorized: (why: string, expected = 'a valid upload token') =>
+    new AmsError('UNAUTHORIZED', 401, `${why}; send 'Authorization: Bearer <token>' with ${expected}`, {
       'www-authenticate': 'Bearer realm="ams"',
     }),
   insufficientScope: (scope: string) =>

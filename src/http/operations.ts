@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { OpsConfig } from '../config.js';
 import { errors } from '../errors.js';
@@ -5,16 +6,35 @@ import type { Metrics } from '../ops/metrics.js';
 import { FixedWindowLimiter } from '../ops/rate-limit.js';
 import { principalOf } from './auth.js';
 
-/** Request metrics and `/metrics` (Prometheus text). */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics, clusterText?: () => Promise<string>): void {
+/** Request metrics and `/metrics` (Prometheus text), behind AMS_METRICS_TOKEN when it is set. */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: string | null, clusterText?: () => Promise<string>): void {
   app.addHook('onResponse', (request, reply, done) => {
     metrics.http.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this process', tags: ['operations'], response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_req, reply) => {
+  const schema = {
+    summary: 'Prometheus metrics of this process',
+    tags: ['operations'],
+    ...(token === null ? {} : { security: [{ bearer: [] }] }),
+    response: {
+      200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...(token === null ? {} : { 401: { $ref: 'Error#' } }),
+    },
+  };
+  app.get('/metrics', { schema, onRequest: token === null ? [] : [metricsTokenCheck(token)] }, async (_req, reply) => {
     const text = clusterText ? await clusterText() : await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });
+}
+
+/** Checks the metrics token; compared as SHA-256 digests, so timing reveals nothing of it. */
+function metricsTokenCheck(token: string): onRequestHookHandler {
+  const expected = createHash('sha256').update(token).digest();
+  return (request, _reply, done) => {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    const ok = m?.[1] !== undefined && timingSafeEqual(createHash('sha256').update(m[1]).digest(), expected);
+    done(ok ? undefined : errors.unauthorized(m ? 'The token is not the metrics token' : 'No metrics token was sent', 'the token set in AMS_METRICS_TOKEN'));
+  };
 }
 
 /**

@@ -118,3 +118,30 @@ describe('/metrics and CORS', () => {
     assert.equal(plain.headers.get('access-control-allow-origin'), null);
   });
 });
+
+describe('/metrics behind AMS_METRICS_TOKEN', () => {
+  const METRICS_TOKEN = 'scrape-0123456789abcdef';
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ AMS_METRICS_TOKEN: METRICS_TOKEN });
+  });
+  after(() => server.close());
+
+  test('only the metrics token opens it; no token, a wrong one or an upload token get 401 saying what to send', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Bearer ${TOKEN}`, METRICS_TOKEN]) {
+      const res = await fetch(`${server.url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
+      assert.equal(res.status, 401, String(authorization));
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+      const body = await json(res);
+      assert.equal(body.code, 'UNAUTHORIZED');
+      assert.match(body.message, /AMS_METRICS_TOKEN/);
+    }
+    const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /ams_http_requests_total\{method="GET",route="\/metrics",status="401"\} 4/);
+    // The rest of the service is unchanged: health and reads need no token.
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const doc = await json(await fetch(`${server.url}/openapi.json`));
+    assert.deepEqual(doc.paths['/metrics'].get.security, [{ bearer: [] }]);
+  });
+});

@@ -46,6 +46,7 @@ test('defaults', () => {
       shutdownTimeoutMs: 30_000,
       workers: 1,
       gcGraceS: 86_400,
+      metricsToken: null,
     },
   } satisfies Config);
 });
@@ -72,6 +73,7 @@ const good: Array<[string, Record<string, string>, keyof Config, unknown]> = [
   ['public URL path kept, slashes removed', { AMS_PUBLIC_URL: 'http://cdn.example.com/ams//' }, 'publicUrl', 'http://cdn.example.com/ams'],
   ['public URL with a port', { AMS_PUBLIC_URL: 'http://10.0.0.5:9000/' }, 'publicUrl', 'http://10.0.0.5:9000'],
   ['one token', { AMS_TOKENS: TOKEN_A }, 'tokens', [TOKEN_A]],
+  ['metrics token', { AMS_METRICS_TOKEN: TOKEN_B }, 'ops', { ...loadConfig({}, CWD).ops, metricsToken: TOKEN_B }],
   ['tokens split and trimmed', { AMS_TOKENS: ` ${TOKEN_A} ,${TOKEN_B}, ` }, 'tokens', [TOKEN_A, TOKEN_B]],
   ['empty items dropped', { AMS_TOKENS: `,,${TOKEN_A},,` }, 'tokens', [TOKEN_A]],
   ['max upload bytes', { AMS_MAX_UPLOAD_BYTES: '1048576' }, 'maxUploadBytes', 1_048_576],
@@ -134,6 +136,8 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_HOST: 'local host' }, 'AMS_HOST'],
   [{ AMS_HOST: '999.1.1.1' }, 'AMS_HOST'],
   [{ AMS_JWT_SCOPE: 'assets:write assets:read' }, 'AMS_JWT_SCOPE'],
+  [{ AMS_METRICS_TOKEN: 'short' }, 'AMS_METRICS_TOKEN'],
+  [{ AMS_METRICS_TOKEN: 'sixteen chars but spaced' }, 'AMS_METRICS_TOKEN'],
 ];
 
 for (const [env, name] of bad) {
