@@ -28,7 +28,7 @@ describe('a connection that dies with responses still queued on it', () => {
   let sha: string;
   before(async () => {
     server = await startServer();
-    // ~5 MB of noise: streamed from disk (past the file cache's limit), and more than the socket
+    // ~3 MB of noise: streamed from disk (past the file cache's limit), and more than the socket
     // buffers hold, so a client that does not read stalls the first answer mid-body.
     const bytes = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#888', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
       .jpeg({ quality: 85 })

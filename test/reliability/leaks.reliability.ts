@@ -41,7 +41,7 @@ const FD_SLACK = 3;
 /**
  * Resident memory may grow this much over the whole run without a forced GC (V8 grows its heap to
  * 2.5× what is live before collecting, see ops/heap-growth.ts, and glibc keeps freed arenas). A
- * leak of the 5 MB file or of a decoded image per round would be gigabytes.
+ * leak of the 3 MB file or of a decoded image per round would be gigabytes.
  */
 const RSS_GROWTH_BOUND = 160 * 1024 * 1024;
 /**
@@ -132,7 +132,7 @@ describe('clients that go away mid-transfer leak nothing', () => {
     });
     pid = server.child.pid!;
     port = Number(new URL(server.url).port);
-    // ~5 MB: far past the file cache's 512 KB limit, so it is streamed from disk through a descriptor.
+    // ~3 MB: far past the file cache's 512 KB limit, so it is streamed from disk through a descriptor.
     const bigBytes = await noiseJpeg(3000, 2000);
     const upload = async (bytes: Buffer, name: string) => {
       const res = await rawUpload(server.url, bytes, name);
@@ -151,6 +151,9 @@ describe('clients that go away mid-transfer leak nothing', () => {
     const poster = await probe(`${server.url}/videos/${videoId}/poster.jpg?width=64`);
     assert.equal(poster.status, 200, poster.body);
     assert.equal((await rawUpload(server.url, withComment(uploadBytes, 2), 'warm.jpg')).status, 201);
+    // An upload declaring 8 MiB or more starts the hashing threads (cut: it need not be whole).
+    const threaded = uploadParts(uploadBytes, 16 * MiB);
+    await hangUp(port, [threaded.head, threaded.partHead, uploadBytes], 'sent', 0, 20);
     await sleep(IDLE_MS * 2); // the warm-up's connections are closed by now
     base.fds = await fdsOf(pid);
     base.rss = await rssOf(pid);
@@ -170,7 +173,7 @@ describe('clients that go away mid-transfer leak nothing', () => {
     t.diagnostic(line);
   });
 
-  /** 200 GETs of the 5 MB file cut mid-body, 100 Range requests, 100 HEADs, 100 GETs gone before the answer. */
+  /** 200 GETs of the 3 MB file cut mid-body, 100 Range requests, 100 HEADs, 100 GETs gone before the answer. */
   async function cutDownloads(): Promise<number> {
     const file = `/images/${big.id}.jpg`;
     let received = 0;
@@ -230,7 +233,7 @@ describe('clients that go away mid-transfer leak nothing', () => {
 
   test('downloads the client stops reading are cut by the idle timeout', { timeout: 60_000 }, async (t) => {
     const file = `/images/${big.id}.jpg`;
-    // Eight pipelined GETs (~40 MB) a connection, never read: more than the socket buffers hold,
+    // Eight pipelined GETs (~25 MB) a connection, never read: more than the socket buffers hold,
     // so the server's writes stall mid-body with the file open until the idle timeout cuts them.
     const sockets = await Promise.all(
       Array.from({ length: 50 }, async () => {
@@ -291,6 +294,8 @@ describe('clients that go away mid-transfer leak nothing', () => {
     });
     // Longer than the body, then silence until the server's timeouts cut it (all at once: bounded by them).
     await rounds(40, 40, (i) => hangUp(port, whole(length + 1000 + i), 'first-chunk', i));
+    // 16 MiB declared: hashed in the worker threads, whose sessions must end when the upload is cut.
+    await rounds(40, 10, (i) => hangUp(port, whole(16 * MiB).slice(0, 3), 'sent', i, 20));
     await settled(t, 'wrong Content-Length');
   });
 
@@ -306,7 +311,7 @@ describe('clients that go away mid-transfer leak nothing', () => {
         for (let w = 0; w < 50 && !/\r\n\r\n\{[^]*\}$/.test(reply); w++) await sleep(20);
         assert.match(reply, /^HTTP\/1\.1 200 /, 'the first request on the connection is answered');
       } else {
-        s.pause(); // the 5 MB answer is never read: the upload's answer would wait behind it
+        s.pause(); // the 3 MB answer is never read: the upload's answer would wait behind it
         s.write(get(`/images/${big.id}.jpg`));
       }
       for (const p of [u.head, u.partHead, partial]) s.write(p);
