@@ -209,6 +209,9 @@ describe('clients that go away mid-transfer leak nothing', () => {
   /** 30 uploads cut at each stage of the body; `each` runs after every stage. */
   async function cutUploads(each: (stage: string) => Promise<void> = async () => {}): Promise<void> {
     const u = uploadParts(uploadBytes);
+    // The same body in one chunk of chunked transfer coding, cut inside the chunk.
+    const chunkedHead = u.head.replace(/Content-Length: \d+/, 'Transfer-Encoding: chunked');
+    const chunk = `${(Buffer.byteLength(u.partHead) + uploadBytes.length).toString(16)}\r\n${u.partHead}`;
     const stages: Array<[string, Array<string | Buffer>]> = [
       ['mid-headers', [u.head.slice(0, u.head.indexOf('Content-Type') + 20)]],
       ['after the headers', [u.head]],
@@ -217,6 +220,7 @@ describe('clients that go away mid-transfer leak nothing', () => {
       ['after the file bytes', [u.head, u.partHead, uploadBytes]],
       ['after the delimiter, before its closing dashes', [u.head, u.partHead, uploadBytes, `\r\n--${u.boundary}`]],
       ['after a second part began', [u.head, u.partHead, uploadBytes, `\r\n--${u.boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\nab`]],
+      ['chunked, inside a chunk', [chunkedHead, chunk, uploadBytes.subarray(0, uploadBytes.length >> 1)]],
     ];
     for (const [stage, parts] of stages) {
       // Pauses between pieces let the server act on each (open the temp file, write, fsync) before the cut.
