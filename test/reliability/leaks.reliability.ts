@@ -40,10 +40,11 @@ import {
 const FD_SLACK = 3;
 /**
  * Resident memory may grow this much over the whole run without a forced GC (V8 grows its heap to
- * 2.5× what is live before collecting, see ops/heap-growth.ts, and glibc keeps freed arenas). A
- * leak of the 3 MB file or of a decoded image per round would be gigabytes.
+ * 2.5× what is live before collecting, see ops/heap-growth.ts, and glibc keeps freed arenas): runs
+ * measured +80 to +110 MiB. A leak of the 3 MB file or of a decoded image per round would be
+ * gigabytes; the second pass below is the finer check.
  */
-const RSS_GROWTH_BOUND = 160 * 1024 * 1024;
+const RSS_GROWTH_BOUND = 200 * 1024 * 1024;
 /**
  * Growth allowed for a second pass of the same rounds: it should reuse what the first one grew.
  * The file cache may still take up to 64 MB, but these derivatives are a few KB each.
