@@ -11,7 +11,7 @@
  * encoded by the same transformer, guards and formats as an image's.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { derivativeKey } from '../blob/keys.js';
 import type { BlobStore } from '../blob/store.js';
 import { BlobNotFound, errors } from '../errors.js';
+import { releaseWriteStream } from '../ingest/temp-file.js';
 import type { FrameExtractor } from '../media/ffmpeg.js';
 import type { ImageTransformer } from '../media/transform.js';
 import { canonicalQuery, EXT_OF, MIME_OF, posterTimeMs, type Geometry, type OutputFormat } from '../media/variant-spec.js';
@@ -140,10 +141,15 @@ export class DerivativeService {
     const local = this.blobs.localFile(asset.blobKey);
     if (local !== null) return frames.frameAt(local, asset.mimeType, atMs);
     const copy = path.join(tempDir, `poster-${randomUUID()}.part`);
+    let out: WriteStream | undefined;
     try {
-      await pipeline(await this.blobs.get(asset.blobKey), createWriteStream(copy));
+      const source = await this.blobs.get(asset.blobKey);
+      out = createWriteStream(copy);
+      await pipeline(source, out);
       return await frames.frameAt(copy, asset.mimeType, atMs);
     } finally {
+      // After a failed copy the stream may still be opening (creating) the file: wait for it.
+      if (out !== undefined) await releaseWriteStream(out);
       await fs.rm(copy, { force: true });
     }
   }

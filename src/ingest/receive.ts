@@ -7,7 +7,7 @@ import { storageError } from '../blob/fs-errors.js';
 import { createStructureChecker, type StructureVerdict } from '../media/structure/index.js';
 import { FILE_HEAD_BYTES, type FileHead } from '../media/types.js';
 import { InlineHasher, ThreadHasher, type Digests } from './digests.js';
-import { DurableTempFile, removeFile } from './temp-file.js';
+import { DurableTempFile, releaseWriteStream, removeFile } from './temp-file.js';
 
 /** From this declared size on, uploads are hashed off the event loop (smaller: handing over costs more). */
 export const THREAD_HASH_MIN_BYTES = 8 * 1024 * 1024;
@@ -79,6 +79,7 @@ export async function receiveToTempFile(source: Readable, tempDir: string, expec
     };
   } catch (err) {
     hasher.abort();
+    await releaseWriteStream(out.stream);
     await removeFile(file);
     // A full or unwritable temp disk is the service's condition (507/503), not a client error or a 500.
     throw storageError(err);

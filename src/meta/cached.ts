@@ -47,9 +47,15 @@ export class CachedAssetRepository implements AssetRepository {
     return row;
   }
 
-  setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
-    // The row changes: drop it, so the next read (and its JSON) carries the fields.
-    return this.changing(id, () => this.inner.setPlaceholders(id, placeholders));
+  async setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
+    // Unlike a delete, this change may be seen late: the cached row stays right without the new
+    // fields. So it is dropped only once the write has succeeded (then the next read carries them).
+    // Dropped first, a placeholder write that ran into a database outage took a fresh upload's row
+    // out of the cache just when only the cache could answer for it (its GET then got a 503).
+    this.changes++; // a lookup overlapping the write does not cache what it read
+    await this.inner.setPlaceholders(id, placeholders);
+    this.changes++;
+    this.rows.delete(id);
   }
 
   list(query: ListQuery): Promise<AssetPage> {

@@ -93,6 +93,27 @@ describe('the row cache in front of SQLite, with another process writing the sam
     assert.deepEqual([got?.thumbhash, got?.dominantColor], ['AAAA', '#102030']);
   });
 
+  it('a placeholder write that fails (the database gone) leaves the cached row in place', async () => {
+    const a = asset();
+    await other.insert(a);
+    // Our own interface, wrapped: a database that answers reads until it goes away mid-test.
+    let down = false;
+    const inner = await openRepository(`sqlite:${path.join(dir, 'ams.sqlite')}`);
+    const outage = Object.assign(Object.create(inner) as KyselyAssetRepository, {
+      findById: (id: string) => (down ? Promise.reject(new Error('database unavailable')) : inner.findById(id)),
+      setPlaceholders: () => Promise.reject(new Error('database unavailable')),
+    });
+    const cache = new CachedAssetRepository(outage, { maxEntries: 3, ttlMs: 60_000 });
+    try {
+      assert.deepEqual(await cache.findById(a.id), a);
+      down = true;
+      await assert.rejects(cache.setPlaceholders(a.id, { thumbhash: 'AAAA', dominantColor: '#102030' }), /database unavailable/);
+      assert.deepEqual(await cache.findById(a.id), a, 'still served from the cache');
+    } finally {
+      await inner.close();
+    }
+  });
+
   it('holds at most maxEntries rows: the least recently used goes to the database again', async () => {
     const rows = [asset(), asset(), asset(), asset()];
     for (const r of rows) await other.insert(r);

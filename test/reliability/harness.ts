@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -160,4 +162,81 @@ export async function orphanBlobs(dataDir: string): Promise<string[]> {
   const root = path.join(dataDir, 'blobs');
   const referenced = new Set(rows(dataDir).map((r) => path.join(root, ...r.blob_key.split('/'))));
   return (await filesUnder(root)).filter((f) => !f.includes(`${path.sep}.staging${path.sep}`) && !referenced.has(f));
+}
+
+/** No client action of the helpers below takes longer than this; a stuck one is destroyed. */
+export const CLIENT_BOUND_MS = 10_000;
+
+/** Open file descriptors of a process. */
+export const fdsOf = async (pid: number) => (await fs.readdir(`/proc/${pid}/fd`)).length;
+/** Resident memory of a process now (VmRSS), in bytes. */
+export const rssOf = async (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/** What the descriptors point at, grouped ("socket" × 3, "/…/ams.sqlite" × 1): names a leak. */
+export async function fdTargets(pid: number): Promise<string> {
+  const counts = new Map<string, number>();
+  for (const fd of await fs.readdir(`/proc/${pid}/fd`).catch(() => [])) {
+    const target = (await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => 'gone')).replace(/:\[\d+\]$/, '');
+    counts.set(target, (counts.get(target) ?? 0) + 1);
+  }
+  return [...counts].map(([t, n]) => `${t} ×${n}`).join(', ');
+}
+
+/** One request on its own connection that is closed afterwards (a pooled fetch would hold a server fd). */
+export function probe(url: string): Promise<{ status: number; body: string; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: CLIENT_BOUND_MS }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, location: res.headers.location }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within ${CLIENT_BOUND_MS} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** A loopback connection, once connected; its errors are expected and ignored. */
+export async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {}); // resets are what these tests are made of
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return socket;
+}
+
+/** A sample's value in a Prometheus text exposition. */
+export const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+export type HangUp = 'sent' | 'first-chunk' | number;
+
+/**
+ * Writes `parts` (pausing `pauseMs` between them) on a fresh connection, then hangs up: right after
+ * writing ('sent'), on the first byte of the answer, or once `n` bytes of it have arrived. Odd
+ * rounds reset the connection (RST), even ones close it (FIN): the server sees both in the wild.
+ * Resolves with the bytes received; never takes longer than CLIENT_BOUND_MS.
+ */
+export async function hangUp(port: number, parts: Array<string | Buffer>, when: HangUp, round: number, pauseMs = 0): Promise<number> {
+  const socket = await connect(port);
+  let got = 0;
+  const cut = () => (round % 2 === 1 ? socket.resetAndDestroy() : socket.destroy());
+  const done = new Promise<void>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (when === 'first-chunk' || (typeof when === 'number' && got >= when)) cut();
+    });
+    socket.once('close', () => resolve());
+  });
+  for (const p of parts) {
+    if (socket.destroyed) break;
+    socket.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+    if (pauseMs > 0) await sleep(pauseMs);
+  }
+  if (when === 'sent') cut();
+  await Promise.race([done, sleep(CLIENT_BOUND_MS, undefined, { ref: false })]);
+  socket.destroy();
+  return got;
+}
+
+/** Runs `count` rounds of `fn`, `width` at a time: pressure without an unbounded burst. */
+export async function rounds(count: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < count; i += width) await Promise.all(Array.from({ length: Math.min(width, count - i) }, (_, j) => fn(i + j)));
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { receiveToTempFile } from '../../src/ingest/receive.js';
 
@@ -50,4 +50,24 @@ test('a stream that fails while hashed in threads leaves no temp file, and the t
   const again = Buffer.alloc(10 * 1024 * 1024, 2);
   const received = await receiveToTempFile(Readable.from([again]), dir, again.length);
   assert.equal(received.sha256, createHash('sha256').update(again).digest('hex'));
+});
+
+test('a stream that fails before its temp file is open leaves no temp file (the open must not land after the cleanup)', async () => {
+  const failDir = await mkdtemp(join(dir, 'early-'));
+  // Clients that go away as their file part begins: each source fails before the temp file's
+  // open(2) has come back from the thread pool. The race is narrow (the cleanup's unlink must beat
+  // an open queued before it), so it is run 1000 times, 20 at once to keep the pool busy: without
+  // the fix about 6 files were left each run.
+  for (let i = 0; i < 1000; i += 20) {
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const failing = new PassThrough();
+        setImmediate(() => failing.destroy(new Error('client went away')));
+        await assert.rejects(receiveToTempFile(failing, failDir), /client went away/);
+      }),
+    );
+  }
+  // A late open would have created its file within milliseconds of its rejection.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(await readdir(failDir), []);
 });
