@@ -32,6 +32,7 @@ import { openApiDocument } from './http/openapi.js';
 import { answerWrongMethods } from './http/wrong-method.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
+import { localUploadLimiter, type UploadLimiter } from './ops/cluster-rate-limit.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 
 export interface AppDeps {
@@ -52,6 +53,8 @@ export interface AppDeps {
   /** Set in cluster workers: /metrics then reports every worker, summed. */
   clusterMetrics?: (registry: Metrics['registry']) => () => Promise<string>;
   databaseProbe?: () => Promise<void>;
+  /** Upload rate limits; cluster workers share the primary's counts. Default: counted in this process. */
+  uploadLimiter?: UploadLimiter;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -104,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const inFlight = deps.inFlight ?? new InFlight();
   const metrics = deps.metrics ?? createMetrics(() => inFlight.size);
   registerCors(app, config.ops.corsUploadOrigins, allowedOn);
-  registerUploadRateLimits(app, config.ops);
+  registerUploadRateLimits(app, deps.uploadLimiter ?? localUploadLimiter(config.ops));
 
   // No route here takes a JSON or text body: uploads are multipart, everything else has no body.
   // Fastify's default parsers still read and judge such bodies first, so a DELETE from a client

@@ -5,6 +5,7 @@ import { ConfigError, type Config } from './config.js';
 import { createRuntime } from './deps.js';
 import { runPrimary } from './ops/cluster.js';
 import { joinClusterMetrics } from './ops/cluster-metrics.js';
+import { joinClusterRateLimits } from './ops/cluster-rate-limit.js';
 import { InFlight } from './ops/in-flight.js';
 import { tuneHeapGrowth } from './ops/heap-growth.js';
 import { BatchedLogStream } from './ops/log-stream.js';
@@ -41,6 +42,7 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
   const runtime = await createRuntime(config, { sweepTemp: cluster.isPrimary, startupWaitMs: config.startupWaitMs });
   const inFlight = new InFlight();
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics : undefined;
+  const uploadLimiter = cluster.isWorker ? joinClusterRateLimits(config.ops) : undefined;
   // Log lines are buffered (written once 4 KB have gathered, or every 250 ms) instead of one
   // write(2) per line on the event loop, which was ~8 % of the CPU under W2's load. What is still
   // buffered is written when the process exits; a kill -9 can lose the last 250 ms of lines.
@@ -56,7 +58,7 @@ export async function runServer(config: Readonly<Config>): Promise<void> {
     }
   });
   const logger = { level: config.logLevel, stream: logStream };
-  const app = await buildApp({ ...runtime.deps, inFlight, clusterMetrics, logger });
+  const app = await buildApp({ ...runtime.deps, inFlight, clusterMetrics, uploadLimiter, logger });
   if (runtime.sweptTempFiles > 0) app.log.info({ count: runtime.sweptTempFiles }, 'removed stale temporary upload files');
 
   let closing = false;

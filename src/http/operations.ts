@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import type { OpsConfig } from '../config.js';
 import { errors } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { FixedWindowLimiter } from '../ops/rate-limit.js';
+import type { UploadLimiter } from '../ops/cluster-rate-limit.js';
 import { principalOf } from './auth.js';
 
 /** Request metrics and `/metrics` (Prometheus text), behind AMS_METRICS_TOKEN when it is set. */
@@ -42,17 +41,9 @@ function metricsTokenCheck(token: string): onRequestHookHandler {
  * then per principal once the token is known. Attached to the upload route only, so no other
  * request pays for them.
  */
-export function registerUploadRateLimits(app: FastifyInstance, ops: OpsConfig): void {
-  const perIp = new FixedWindowLimiter(ops.uploadRatePerIp, ops.rateWindowS * 1000);
-  const perToken = new FixedWindowLimiter(ops.uploadRatePerToken, ops.rateWindowS * 1000);
-  const byIp: onRequestHookHandler = (request, _reply, done) => {
-    const wait = perIp.take(request.ip);
-    done(wait === null ? undefined : errors.rateLimited(wait, 'IP address'));
-  };
-  const byToken: preHandlerHookHandler = (request, _reply, done) => {
-    const wait = perToken.take(principalOf(request) ?? 'anonymous');
-    done(wait === null ? undefined : errors.rateLimited(wait, 'token'));
-  };
+export function registerUploadRateLimits(app: FastifyInstance, limiter: UploadLimiter): void {
+  const byIp: onRequestHookHandler = (request, _reply, done) => answer(limiter.take('ip', request.ip), 'IP address', done);
+  const byToken: preHandlerHookHandler = (request, _reply, done) => answer(limiter.take('token', principalOf(request) ?? 'anonymous'), 'token', done);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!methods.includes('POST') || route.url !== '/assets') return;
@@ -60,6 +51,12 @@ export function registerUploadRateLimits(app: FastifyInstance, ops: OpsConfig): 
     route.onRequest = [byIp, ...asArray(route.onRequest)];
     route.preHandler = [...asArray(route.preHandler), byToken];
   });
+}
+
+/** Ends a limit hook: through at once (a local count) or once the cluster primary has answered. */
+function answer(wait: number | null | Promise<number | null>, what: string, done: (err?: Error) => void): void {
+  if (wait instanceof Promise) wait.then((w) => answer(w, what, done), done);
+  else done(wait === null ? undefined : errors.rateLimited(wait, what));
 }
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.js';
 import { createRuntime } from '../deps.js';
 import { serveClusterMetrics } from './cluster-metrics.js';
+import { serveClusterRateLimits } from './cluster-rate-limit.js';
 
 /**
  * AMS_WORKERS=N: the primary prepares the data directory once (sweeps stale temp files, creates
@@ -60,5 +61,6 @@ export async function runPrimary(config: Readonly<Config>, banner: (base: string
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   serveClusterMetrics();
+  serveClusterRateLimits(config.ops);
   for (let i = 0; i < config.ops.workers; i++) fork();
 }

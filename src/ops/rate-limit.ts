@@ -1,7 +1,7 @@
 /**
- * Fixed-window counters, in memory, per process. Enough to stop one runaway client; with
- * AMS_WORKERS=N each worker counts on its own, so the effective limit is up to N times higher.
- * (A shared limit would need Redis; that is a later step.)
+ * Fixed-window counters, in memory. Cluster workers share one set in the primary
+ * (cluster-rate-limit.ts); separate instances (hosts) still count apart — a limit shared across
+ * hosts would need a shared store such as Redis.
  */
 export class FixedWindowLimiter {
   private windowStart = 0;

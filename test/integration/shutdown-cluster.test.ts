@@ -100,4 +100,30 @@ describe('graceful shutdown and AMS_WORKERS', () => {
     assert.equal(await s.exited, 0);
     assert.equal(rows(dir), ids.length);
   });
+  test('AMS_WORKERS=2: upload rate limits count once for the whole cluster, not once per worker', async () => {
+    const dir = await dataDir();
+    const s = await startProcess({ AMS_DATA_DIR: dir, AMS_TOKENS: TOKEN, AMS_WORKERS: '2', AMS_UPLOAD_RATE_PER_TOKEN: '3', AMS_RATE_WINDOW_S: '3600' }, 2);
+    running.push(s);
+    const photo = await fixture('photo.jpg');
+    const statuses: number[] = [];
+    const pids = new Set<number>();
+    // Fresh connections are dealt round-robin, so the uploads reach both workers; counted per
+    // worker, 6 of these 8 would pass.
+    for (let i = 0; i < 8; i++) {
+      const { body, contentType } = multipartBody([{ field: 'Filename', filename: `r${i}.jpg`, data: photo }]);
+      const up = postOnce(s.url, body, { authorization: `Bearer ${TOKEN}`, 'content-type': contentType, 'x-request-id': `rl-${i}` });
+      up.req.end(body);
+      const res = await up.response;
+      statuses.push(res.status);
+      if (res.status === 429) assert.match(JSON.parse(res.text).message, /token; retry after \d+ s/);
+      await waitFor(() => s.output().includes(`"reqId":"rl-${i}","method"`), 10_000, 'the request log line');
+      const line = s.output().split('\n').find((l) => l.includes(`"reqId":"rl-${i}","method"`));
+      pids.add(JSON.parse(line ?? '{}').pid);
+    }
+    assert.equal(pids.size, 2, `requests served by ${[...pids].join(', ')}`);
+    assert.deepEqual(statuses, [201, 201, 201, 429, 429, 429, 429, 429]);
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    assert.equal(rows(dir), 3);
+  });
 });
