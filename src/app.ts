@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { BlobStore } from './blob/store.js';
 import type { Config } from './config.js';
+import { errors } from './errors.js';
 import { AssetSchema, ErrorSchema, UploadResultSchema } from './http/asset-json.js';
 import { createTokenCheck } from './http/auth.js';
 import { answerUnsupportedExpectation, handleClientError } from './http/client-errors.js';
@@ -76,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: config.idleTimeoutMs,
     keepAliveTimeout: 5000,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    return503OnClosing: false, // answered by our onRequest hook below
     frameworkErrors: renderRouterError,
     clientErrorHandler: handleClientError,
   });
@@ -86,9 +87,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // still gets its answer: by default Node aborts the request on the FIN and ends the socket, so an
   // upload could be stored with its 201 never sent. Timeouts still bound such connections.
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // While closing, new requests (on connections that were busy when close began) get a 503 in the
+  // catalogue's shape with Retry-After; Fastify's own 503 (return503OnClosing) had neither a code
+  // nor Retry-After. Fastify still adds `Connection: close` to them. Requests already being
+  // handled, uploads above all, run to the end (src/ops/shutdown.ts).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    done();
+    done(closing ? errors.shuttingDown() : undefined);
   });
   enforceRequestDeadline(app, config.requestTimeoutMs);
   // Without AMS_PUBLIC_URL the base is this server's own port, known once it listens (it may be 0 = any).

@@ -103,6 +103,10 @@ export const errors = {
       403,
       `Pages from ${origin} may read assets but not upload or delete them; add the origin to AMS_CORS_UPLOAD_ORIGINS to allow it`,
     ),
+  shuttingDown: () =>
+    new AmsError('SHUTTING_DOWN', 503, 'The server is shutting down; retry the request (another instance, or this one once restarted, will answer)', {
+      'retry-after': '1',
+    }),
   rateLimited: (retryAfterS: number, per: string) =>
     new AmsError('RATE_LIMITED', 429, `Too many uploads from this ${per}; retry after ${retryAfterS} s`, {
       'retry-after': String(retryAfterS),

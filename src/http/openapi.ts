@@ -20,7 +20,7 @@ const sharedResponses = {
   }),
   RouteNotFound: json('404 ROUTE_NOT_FOUND: a path that is none of the documented ones'),
   MalformedRequest: json('400 BAD_HTTP_REQUEST, 408 REQUEST_TIMEOUT, 417 EXPECTATION_FAILED, 431 HEADERS_TOO_LARGE: a request that cannot be read; the connection is closed'),
-  ShuttingDown: { description: '503 (Fastify\'s own body, without `code`): the server is shutting down and takes no new requests; retry on another instance' },
+  ShuttingDown: { description: '503 `SHUTTING_DOWN` with `Retry-After` and `Connection: close`: the server is shutting down and takes no new requests; retry (another instance, or this one once restarted)' },
 };
 
 const DESCRIPTION = [
