@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { errors } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { UploadLimiter } from '../ops/cluster-rate-limit.js';
-import { principalOf } from './auth.js';
+import { bearerTokenOf, principalOf, tokenDigest } from './auth.js';
 
 /** Request metrics and `/metrics` (Prometheus text), behind AMS_METRICS_TOKEN when it is set. */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: string | null, clusterText?: () => Promise<string>): void {
@@ -26,13 +26,13 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: s
   });
 }
 
-/** Checks the metrics token; compared as SHA-256 digests, so timing reveals nothing of it. */
+/** Checks the metrics token, compared as digests like upload tokens (auth.ts). */
 function metricsTokenCheck(token: string): onRequestHookHandler {
-  const expected = createHash('sha256').update(token).digest();
+  const expected = tokenDigest(token);
   return (request, _reply, done) => {
-    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    const ok = m?.[1] !== undefined && timingSafeEqual(createHash('sha256').update(m[1]).digest(), expected);
-    done(ok ? undefined : errors.unauthorized(m ? 'The token is not the metrics token' : 'No metrics token was sent', 'the token set in AMS_METRICS_TOKEN'));
+    const sent = bearerTokenOf(request.headers.authorization ?? '');
+    const ok = sent !== undefined && timingSafeEqual(tokenDigest(sent), expected);
+    done(ok ? undefined : errors.unauthorized(sent ? 'The token is not the metrics token' : 'No metrics token was sent', 'the token set in AMS_METRICS_TOKEN'));
   };
 }
 

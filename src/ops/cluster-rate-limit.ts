@@ -11,7 +11,7 @@ export interface UploadLimiter {
 }
 
 /** Counts in this process (a single server, or the cluster primary counting for its workers). */
-export function localUploadLimiter(ops: OpsConfig): UploadLimiter {
+export function localUploadLimiter(ops: OpsConfig): { take(scope: LimitScope, key: string): number | null } {
   const windowMs = ops.rateWindowS * 1000;
   const limiters = { ip: new FixedWindowLimiter(ops.uploadRatePerIp, windowMs), token: new FixedWindowLimiter(ops.uploadRatePerToken, windowMs) };
   return { take: (scope, key) => limiters[scope].take(key) };
@@ -43,7 +43,7 @@ export function serveClusterRateLimits(ops: OpsConfig): void {
   cluster.on('message', (worker, message: Partial<Ask>) => {
     if (message?.type !== ASK || typeof message.id !== 'number' || typeof message.key !== 'string') return;
     if (message.scope !== 'ip' && message.scope !== 'token') return;
-    const wait = shared.take(message.scope, message.key) as number | null;
+    const wait = shared.take(message.scope, message.key);
     worker.send({ type: ANSWER, id: message.id, wait } satisfies Answer);
   });
 }
@@ -72,10 +72,10 @@ export function joinClusterRateLimits(ops: OpsConfig): UploadLimiter {
           pending.delete(id);
           resolve(wait);
         };
-        const timer = setTimeout(() => settle(fallback.take(scope, key) as number | null), PRIMARY_TIMEOUT_MS);
+        const timer = setTimeout(() => settle(fallback.take(scope, key)), PRIMARY_TIMEOUT_MS);
         pending.set(id, settle);
         send({ type: ASK, id, scope, key } satisfies Ask, undefined, undefined, (err) => {
-          if (err) settle(fallback.take(scope, key) as number | null);
+          if (err) settle(fallback.take(scope, key));
         });
       });
     },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { errors } from '../../errors.js';
+import { pathOf } from '../wrong-method.js';
 
 /**
  * `console/` at the package root. Resolved from this module so `src/` (tsx) and `dist/` (npm start)
@@ -66,7 +67,7 @@ export const consoleRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, o
   );
   app.get('/console/:file', { schema: { hide: true } }, async (request, reply) => {
     const file = files.get((request.params as { file: string }).file);
-    if (file === undefined) throw errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
+    if (file === undefined) throw errors.routeNotFound(request.method, pathOf(request.url));
     return send(reply, request.headers['if-none-match'], file);
   });
 };
