@@ -1,5 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Bindings, type ChildLoggerOptions, type LevelWithSilentOrString, type LogFn } from 'pino';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** A request's id: a sane incoming X-Request-Id (so a request can be followed across services), else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
 
 /**
  * One log line per request, written when it completes; every line carries the request id.
@@ -36,9 +46,16 @@ export function writeAccessLine(log: FastifyBaseLogger, reqId: string, method: s
   }
   if ((log as pino.Logger).levelVal > INFO) return;
   out.stream.write(
-    `{"level":${INFO},"time":${Date.now()}${out.chindings},"reqId":${JSON.stringify(reqId)},"method":${JSON.stringify(method)},` +
-      `"url":${JSON.stringify(url)},"statusCode":${statusCode},"ms":${ms},"msg":"request"}\n`,
+    `{"level":${INFO},"time":${Date.now()}${out.chindings},"reqId":${quoted(reqId)},"method":${quoted(method)},` +
+      `"url":${quoted(url)},"statusCode":${statusCode},"ms":${ms},"msg":"request"}\n`,
   );
+}
+
+/** Printable ASCII but `"` and `\`: JSON.stringify would leave it as it is. */
+const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** The JSON string of `s`. JSON.stringify calls into the runtime: ~2 % of a cached GET's CPU for three short strings. */
+function quoted(s: string): string {
+  return VERBATIM.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 interface Destination {

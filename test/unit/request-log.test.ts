@@ -23,6 +23,19 @@ describe('access log line', () => {
     assert.ok(lines.every((l) => l.endsWith('}\n') && l.indexOf('\n') === l.length - 1));
   });
 
+  it('is byte for byte the line pino writes, for plain and awkward strings alike', () => {
+    const { logger, lines } = capture();
+    const cases = ['/assets/0f4c15d4-abf8-4d3a-b08d-4e53b4d282cf', '/a b?c=%22d%22&e=~', '/q"x', '/b\\s', '/ctl\u0001\u001f\u007f', '/latin\u00e9\u00ff', '/u\u2028'];
+    for (const url of cases) {
+      for (const reqId of ['0f4c15d4-abf8-4d3a-b08d-4e53b4d282cf', url]) {
+        writeAccessLine(logger, reqId, 'GET', url, 200, 0);
+        logger.info({ reqId, method: 'GET', url, statusCode: 200, ms: 0 }, 'request');
+      }
+    }
+    const untimed = lines.map((l) => l.replace(/"time":\d+/, ''));
+    for (let i = 0; i < untimed.length; i += 2) assert.equal(untimed[i], untimed[i + 1]);
+  });
+
   it('follows the level, also when it changes at run time', () => {
     const { logger, lines } = capture({ level: 'warn' });
     writeAccessLine(logger, 'r', 'GET', '/', 200, 1);
