@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -28,9 +27,10 @@ import type { AssetRepository } from './meta/repository.js';
 import type { IdempotencyStore } from './meta/idempotency.js';
 import { createJwtVerifier } from './http/jwt.js';
 import { registerCors } from './http/cors.js';
-import { OneLinePerRequest, lazyChildLogger } from './http/request-log.js';
+import { OneLinePerRequest, lazyChildLogger, requestIdOf } from './http/request-log.js';
 import { openApiDocument } from './http/openapi.js';
 import { answerWrongMethods } from './http/wrong-method.js';
+import { answerFirst, createHotReads } from './http/hot-reads.js';
 import { registerMetrics, registerUploadRateLimits } from './http/operations.js';
 import { InFlight } from './ops/in-flight.js';
 import { localUploadLimiter, type UploadLimiter } from './ops/cluster-rate-limit.js';
@@ -54,11 +54,11 @@ export interface AppDeps {
   /** Set in cluster workers: /metrics then reports every worker, summed. */
   clusterMetrics?: (registry: Metrics['registry']) => () => Promise<string>;
   databaseProbe?: () => Promise<void>;
+  /** Answer cached reads before Fastify's router (src/http/hot-reads.ts); default true. */
+  hotReads?: boolean;
   /** Upload rate limits; cluster workers share the primary's counts. Default: counted in this process. */
   uploadLimiter?: UploadLimiter;
 }
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Builds the service as a Fastify instance. Reads no environment: everything comes in `deps`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -68,11 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new OneLinePerRequest(),
     childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
-    // Honour a sane incoming X-Request-Id so a request can be followed across services.
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    genReqId: requestIdOf,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.idleTimeoutMs,
     keepAliveTimeout: 5000,
@@ -201,5 +197,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(posterRoutes, { repo: deps.repo, derivatives });
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
   await app.register(consoleRoutes);
+  if (deps.hotReads !== false) {
+    const hot = createHotReads({ repo: deps.repo, files, publicUrl: currentPublicUrl, placeholders, metrics: metrics.http, log: app.log, closing: () => closing });
+    answerFirst(app.server, hot);
+  }
   return app;
 }

@@ -57,6 +57,12 @@ export class FileCache {
     return (await this.files.fetch(key, { context: { size } })) ?? null;
   }
 
+  /** The whole file under `key` if it is in memory now (never reads the store). */
+  cached(key: string, size: number): Buffer | undefined {
+    const bytes = this.files?.get(key);
+    return bytes !== undefined && bytes.length === size ? bytes : undefined;
+  }
+
   /** Keeps bytes just produced (a derivative) so the next request does not read them back. */
   remember(key: string, bytes: Buffer): void {
     if (this.files !== null && this.holds(bytes.length)) this.files.set(key, bytes);

@@ -13,6 +13,8 @@ import { pathOf } from './wrong-method.js';
  * whose headers never depend on the origin.
  */
 const READ_EXPOSED = 'x-request-id, etag, content-range, content-length';
+/** The CORS headers of every GET and HEAD (also written by hot-reads.ts). */
+export const READ_CORS_HEADERS = ['access-control-allow-origin', '*', 'access-control-expose-headers', READ_EXPOSED] as const;
 const WRITE_METHODS = 'GET, HEAD, POST, DELETE';
 const WRITE_HEADERS = 'authorization, content-type, idempotency-key, content-md5, repr-digest, content-digest, x-request-id';
 const WRITE_EXPOSED = 'x-request-id, location, retry-after, idempotent-replayed';
@@ -24,7 +26,7 @@ export function registerCors(app: FastifyInstance, uploadOrigins: readonly strin
   app.addHook('onRequest', (request, reply, done) => {
     const { method, headers } = request;
     if (method === 'GET' || method === 'HEAD') {
-      reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', READ_EXPOSED);
+      reply.header(READ_CORS_HEADERS[0], READ_CORS_HEADERS[1]).header(READ_CORS_HEADERS[2], READ_CORS_HEADERS[3]);
       return done();
     }
     const origin = headers.origin;

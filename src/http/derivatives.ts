@@ -155,7 +155,7 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
       if (bytes) opts.files.remember(key, bytes);
       else stored.set(memo, rep);
     }
-    const plan = planDelivery(rep, deliveryRequestOf(request));
+    const plan = planDelivery(rep, deliveryRequestOf(request.method, request.headers));
     return renderDelivery(reply, plan, opts.files, key, rep.size, bytes);
   }
 

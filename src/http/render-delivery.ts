@@ -1,13 +1,13 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import type { FileCache } from '../delivery/file-cache.js';
 import type { DeliveryPlan, DeliveryRequest } from '../delivery/plan.js';
 import { errors } from '../errors.js';
 
 /** What of a request the delivery plan depends on. */
-export function deliveryRequestOf(request: FastifyRequest): DeliveryRequest {
-  const h = request.headers;
+export function deliveryRequestOf(method: string, h: IncomingHttpHeaders): DeliveryRequest {
   return {
-    method: request.method,
+    method,
     range: h.range,
     ifMatch: h['if-match'],
     ifUnmodifiedSince: h['if-unmodified-since'],

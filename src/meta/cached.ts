@@ -47,6 +47,10 @@ export class CachedAssetRepository implements AssetRepository {
     return row;
   }
 
+  cached(id: string): AssetRecord | undefined {
+    return this.rows.get(id);
+  }
+
   async setPlaceholders(id: string, placeholders: Placeholders): Promise<void> {
     // Unlike a delete, this change may be seen late: the cached row stays right without the new
     // fields. So it is dropped only once the write has succeeded (then the next read carries them).

@@ -49,6 +49,11 @@ export interface AssetRepository {
   /** Records an asset's placeholders; a missing id (deleted meanwhile) is not an error. */
   setPlaceholders(id: string, placeholders: { thumbhash: string; dominantColor: string }): Promise<void>;
   findById(id: string): Promise<AssetRecord | null>;
+  /**
+   * The row of `id` if this repository holds it in memory, without asking the database; undefined
+   * otherwise (also when it has no cache). Lets the hottest reads be answered synchronously.
+   */
+  cached?(id: string): AssetRecord | undefined;
   /** Newest first, by (createdAt, id); a bad cursor throws the client error BAD_CURSOR. */
   list(query: ListQuery): Promise<AssetPage>;
   /** Deletes the row; false when there was none. */

@@ -39,16 +39,18 @@ export async function findAsset(repo: AssetRepository, id: string) {
 }
 
 /**
- * The JSON of an asset, made once per cached row object (and base URL): the hottest read of a
- * storefront. Fastify sends a string typed application/json as it is; the schema still documents it.
+ * The JSON of an asset and its length in bytes, made once per cached row object (and base URL):
+ * the hottest read of a storefront. Fastify sends a string typed application/json as it is; the
+ * schema still documents it.
  */
-const serialised = new WeakMap<AssetRecord, { base: string; json: string }>();
-function serialisedAsset(asset: AssetRecord, base: string): string {
+const serialised = new WeakMap<AssetRecord, { base: string; json: string; bytes: number }>();
+export function serialisedAsset(asset: AssetRecord, base: string): { json: string; bytes: number } {
   const hit = serialised.get(asset);
-  if (hit !== undefined && hit.base === base) return hit.json;
+  if (hit !== undefined && hit.base === base) return hit;
   const json = JSON.stringify(toAssetJson(asset, base));
-  serialised.set(asset, { base, json });
-  return json;
+  const made = { base, json, bytes: Buffer.byteLength(json) };
+  serialised.set(asset, made);
+  return made;
 }
 
 const error = { $ref: 'Error#' } as const;
@@ -119,7 +121,7 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
       const asset = await findAsset(opts.repo, assetId);
       // Its placeholders may have been dropped from a full queue (or lost to a restart): ask again.
       opts.placeholders?.enqueue(asset);
-      return reply.type('application/json; charset=utf-8').send(serialisedAsset(asset, opts.publicUrl()));
+      return reply.type('application/json; charset=utf-8').send(serialisedAsset(asset, opts.publicUrl()).json);
     },
   );
 };

@@ -27,7 +27,7 @@ export interface FileRoutesOptions {
 
 /** One representation per cached row object, so its headers are formatted once (see planDelivery). */
 const representations = new WeakMap<AssetRecord, Representation>();
-function representationOf(asset: AssetRecord): Representation {
+export function representationOf(asset: AssetRecord): Representation {
   let rep = representations.get(asset);
   if (rep === undefined) {
     rep = { etag: `"${asset.sha256}"`, size: asset.sizeBytes, contentType: asset.mimeType, lastModified: asset.createdAt, fileName: asset.name };
@@ -92,7 +92,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           return opts.derivatives.file(request, reply, asset, ext);
         }
         if (asset.kind !== kind || file.slice(dot + 1).toLowerCase() !== asset.ext) throw errors.notFound();
-        const plan = planDelivery(representationOf(asset), deliveryRequestOf(request));
+        const plan = planDelivery(representationOf(asset), deliveryRequestOf(request.method, request.headers));
         return renderDelivery(reply, plan, opts.files, asset.blobKey, asset.sizeBytes);
       },
     });
