@@ -198,7 +198,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
   await app.register(consoleRoutes);
   if (deps.hotReads !== false) {
-    const hot = createHotReads({ repo: deps.repo, files, publicUrl: currentPublicUrl, placeholders, metrics: metrics.http, log: app.log, closing: () => closing });
+    const hot = createHotReads({
+      repo: deps.repo,
+      files,
+      publicUrl: currentPublicUrl,
+      placeholders,
+      derivativeAt: derivatives.servedAt,
+      metrics: metrics.http,
+      log: app.log,
+      closing: () => closing,
+    });
     answerFirst(app.server, hot);
   }
   return app;

@@ -53,6 +53,8 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
    * Keys are never overwritten, so an entry stays true for as long as the blob exists.
    */
   const stored = new LRUCache<string, Representation>({ max: 10_000 });
+  /** Canonical derivative URLs (path and query, as requested) already served from the store: hot-reads.ts answers them again. */
+  const servedUrls = new LRUCache<string, StoredDerivative>({ max: 10_000 });
 
   /** Where an asset's derivatives are asked for: an image's own path, a video's poster. */
   const entryPath = (asset: AssetRecord) => (asset.kind === 'video' ? `/videos/${asset.id}/poster` : `/images/${asset.id}`);
@@ -139,8 +141,10 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     }
     let rep = known;
     let bytes: Buffer | undefined;
-    if (rep !== undefined) derivativeMetrics.hits.inc();
-    else {
+    if (rep !== undefined) {
+      derivativeMetrics.hits.inc();
+      servedUrls.set(request.url, { assetId: asset.id, route: request.routeOptions.url ?? '', key, rep });
+    } else {
       let made;
       try {
         made = await opts.service.ensure(asset, req, format);
@@ -159,7 +163,16 @@ export function createDerivativeHandlers(opts: DerivativeHttpOptions) {
     return renderDelivery(reply, plan, opts.files, key, rep.size, bytes);
   }
 
-  return { redirect, file, drain: () => opts.service.drain() };
+  return { redirect, file, drain: () => opts.service.drain(), servedAt: (url: string) => servedUrls.get(url) };
+}
+
+/** A derivative known to be stored, under the canonical URL it was served at. */
+export interface StoredDerivative {
+  assetId: string;
+  /** The route pattern that served it (for metrics). */
+  route: string;
+  key: string;
+  rep: Representation;
 }
 
 export type DerivativeHandlers = ReturnType<typeof createDerivativeHandlers>;

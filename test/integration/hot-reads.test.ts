@@ -136,6 +136,29 @@ describe('hot reads answer exactly as the routes do', () => {
     assert.ok(video.body.equals(await fixture('clip.mp4')));
   });
 
+  test("a derivative's canonical URL, once served from the store", async () => {
+    const entry = await get(`${plain.url}/images/${ids['photo.jpg']}?width=40&format=webp`);
+    assert.equal(entry.status, 303);
+    const location = new Map(entry.headers).get('location') as string;
+    const canonical = location.replace(PUBLIC_URL, '');
+    // Made, then found stored (written behind), then known: from then on the hot path has it.
+    await waitFor(async () => {
+      await get(`${plain.url}${canonical}`);
+      const before = lookups;
+      const seen = await get(`${hot.url}${canonical}`);
+      return seen.status === 200 && lookups === before;
+    }, 15_000, 'the derivative answered from memory');
+    const seen = await same(canonical);
+    assert.equal(seen.status, 200);
+    assert.equal(new Map(seen.headers).get('content-type'), 'image/webp');
+    assert.equal(seen.body.subarray(8, 12).toString(), 'WEBP');
+    assert.equal((await same(canonical, { 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() })).status, 304);
+    const etag = new Map(seen.headers).get('etag') as string;
+    assert.equal((await same(canonical, { 'if-none-match': etag }, false)).status, 304);
+    assert.equal((await same(canonical, {}, false, 'HEAD')).status, 200);
+    assert.equal((await same(`${canonical}&x=1`, {}, false)).status, 303);
+  });
+
   test('the incoming X-Request-Id is echoed on a hot answer, a bad one replaced', async () => {
     const p = `/assets/${ids['photo.jpg']}`;
     assert.equal((await get(`${hot.url}${p}`, { 'x-request-id': 'shop-42.a:b' })).requestId, 'shop-42.a:b');
