@@ -29,6 +29,8 @@ export type FfmpegStatus = { usable: true; version: string } | { usable: false; 
 const DEMUXER: Readonly<Record<string, string>> = {
   'video/mp4': 'mov',
   'video/quicktime': 'mov',
+  'video/3gpp': 'mov',
+  'video/3gpp2': 'mov',
   'video/webm': 'matroska',
   'video/x-matroska': 'matroska',
   'video/x-msvideo': 'avi',

@@ -37,6 +37,8 @@ const SUPPORTED: Readonly<Record<string, MediaFormat>> = {
   'video/vnd.avi': { kind: 'video', mimeType: 'video/x-msvideo', ext: 'avi' },
   'video/x-msvideo': { kind: 'video', mimeType: 'video/x-msvideo', ext: 'avi' },
   'video/avi': { kind: 'video', mimeType: 'video/x-msvideo', ext: 'avi' },
+  'video/3gpp': { kind: 'video', mimeType: 'video/3gpp', ext: '3gp' },
+  'video/3gpp2': { kind: 'video', mimeType: 'video/3gpp2', ext: '3g2' },
 };
 
 /** How much text to look at for markup. A longer preamble only changes *which* refusal is given. */

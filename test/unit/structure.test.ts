@@ -96,7 +96,7 @@ const FIXTURES: Record<string, Container> = {
   'photo.jpg': 'jpeg', 'exif-6.jpg': 'jpeg', 'image.png': 'png', 'anim.gif': 'gif', 'image.webp': 'webp',
   'image.avif': 'isobmff', 'image.heic': 'isobmff', 'image.tiff': 'tiff', 'image.bmp': 'bmp',
   'clip.mp4': 'isobmff', 'rotated-90.mp4': 'isobmff', 'clip.mov': 'isobmff', 'clip.webm': 'ebml',
-  'clip.mkv': 'ebml', 'clip.avi': 'avi',
+  'clip.mkv': 'ebml', 'clip.avi': 'avi', 'clip.3gp': 'isobmff',
 };
 
 describe('media from real encoders passes, however the stream is chunked', () => {
