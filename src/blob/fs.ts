@@ -131,6 +131,10 @@ export class FsBlobStore implements BlobStore {
     return this.pathOf(key);
   }
 
+  async toolUrl(): Promise<null> {
+    return null;
+  }
+
   async stat(key: string): Promise<{ size: number }> {
     try {
       const st = await fs.stat(this.pathOf(key));

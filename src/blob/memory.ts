@@ -50,6 +50,10 @@ export class MemoryBlobStore implements BlobStore {
     return null;
   }
 
+  async toolUrl(): Promise<null> {
+    return null;
+  }
+
   async stat(key: string): Promise<{ size: number }> {
     return { size: this.bytesOf(key).length };
   }

@@ -150,6 +150,12 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** Presigned against the bucket itself, never the public base URL: a CDN may not pass ranges through. */
+  async toolUrl(key: string, ttlSeconds: number): Promise<string> {
+    const get = new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.objectKey(key) });
+    return getSignedUrl(this.opts.client, get, { expiresIn: ttlSeconds });
+  }
+
   async directUrl(key: string, ttlSeconds: number, response?: DirectResponse): Promise<string | null> {
     const objectKey = this.objectKey(key);
     if (this.opts.publicBaseUrl !== null) return `${this.opts.publicBaseUrl}/${objectKey}`;

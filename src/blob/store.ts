@@ -45,6 +45,12 @@ export interface BlobStore {
    * Read-only: the file is shared by every asset with these bytes. Existence is not checked.
    */
   localFile(key: string): string | null;
+  /**
+   * For a backend without local files: a URL from which a tool on this machine (ffmpeg) can read
+   * the blob itself with HTTP range requests, valid `ttlSeconds` — so it reads only the parts it
+   * needs instead of a whole copy. Null when there is none (then copy the bytes with get()).
+   */
+  toolUrl(key: string, ttlSeconds: number): Promise<string | null>;
   /** Size of the blob; throws BlobNotFound. */
   stat(key: string): Promise<{ size: number }>;
   /** Removes the blob; removing a missing key succeeds. */

@@ -132,21 +132,30 @@ export class DerivativeService {
 
   /**
    * The video's frame at the poster time, as PNG. ffmpeg seeks (an MP4's index may sit at its end),
-   * so it reads a file: the blob itself on disk, else a temporary copy removed afterwards.
+   * so it reads the blob itself on disk, or from object storage through a presigned URL with range
+   * requests (a poster of a 2 GB video then reads its index and a few frames, not 2 GB); only a
+   * store with neither gets a temporary copy, removed afterwards.
    */
   private async posterFrame(asset: AssetRecord, g: Geometry): Promise<Buffer> {
     if (!this.posters) throw new Error('video posters are not configured');
     const { frames, tempDir } = this.posters;
     const atMs = posterTimeMs(asset.durationMs, g.time);
     const local = this.blobs.localFile(asset.blobKey);
-    if (local !== null) return frames.frameAt(local, asset.mimeType, atMs);
+    if (local !== null) return frames.frameAt({ file: local }, asset.mimeType, atMs);
+    // Valid for the whole run: the limiter's queue wait plus two ffmpeg attempts fit in an hour.
+    const url = await this.blobs.toolUrl(asset.blobKey, 3600);
+    if (url !== null) {
+      // A missing object or an unreachable bucket is said as such (404 / 503), not as ffmpeg's failure.
+      await this.blobs.stat(asset.blobKey);
+      return frames.frameAt({ url }, asset.mimeType, atMs);
+    }
     const copy = path.join(tempDir, `poster-${randomUUID()}.part`);
     let out: WriteStream | undefined;
     try {
       const source = await this.blobs.get(asset.blobKey);
       out = createWriteStream(copy);
       await pipeline(source, out);
-      return await frames.frameAt(copy, asset.mimeType, atMs);
+      return await frames.frameAt({ file: copy }, asset.mimeType, atMs);
     } finally {
       // After a failed copy the stream may still be opening (creating) the file: wait for it.
       if (out !== undefined) await releaseWriteStream(out);

@@ -23,6 +23,15 @@ export interface FrameExtractorOptions {
   maxFrameBytes: number;
 }
 
+/** Where a video is read from: a file on this disk, or a URL answering range requests. */
+export type VideoSource = { file: string } | { url: string };
+
+function httpUrl(url: string): string {
+  const protocol = new URL(url).protocol;
+  if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`not an http(s) URL: ${protocol}`);
+  return url;
+}
+
 export type FfmpegStatus = { usable: true; version: string } | { usable: false; reason: string };
 
 /** The demuxer for each video type we accept: never left to ffmpeg's probing (see above). */
@@ -66,17 +75,18 @@ export class FrameExtractor {
   }
 
   /**
-   * The displayed frame at `atMs` of the local video `file` (rotation applied: ffmpeg autorotates),
-   * as PNG. Past the last frame ffmpeg finds nothing: then the first frame is taken.
+   * The displayed frame at `atMs` of a video (rotation applied: ffmpeg autorotates), as PNG. Past
+   * the last frame ffmpeg finds nothing: then the first frame is taken. The video is a local file,
+   * or an http(s) URL that answers range requests (ffmpeg then reads only the parts it needs).
    */
-  async frameAt(file: string, mimeType: string, atMs: number): Promise<Buffer> {
+  async frameAt(source: VideoSource, mimeType: string, atMs: number): Promise<Buffer> {
     const status = await this.status;
     if (!status.usable) throw errors.ffmpegUnavailable(this.options.ffmpegPath);
     const demuxer = DEMUXER[mimeType];
     if (demuxer === undefined) throw errors.posterFailed(`${mimeType} is not a video type ffmpeg is asked to read`);
     return this.limiter.run(async () => {
-      let result = await this.extract(file, demuxer, atMs);
-      if (result.code === 0 && result.stdout.length === 0 && atMs > 0) result = await this.extract(file, demuxer, 0);
+      let result = await this.extract(source, demuxer, atMs);
+      if (result.code === 0 && result.stdout.length === 0 && atMs > 0) result = await this.extract(source, demuxer, 0);
       if (result.code !== 0 || result.stdout.length === 0) {
         const why = result.stderr.trim().split('\n')[0]?.replace(/^\[[^\]]*\]\s*/, '') || 'no video frame';
         throw errors.posterFailed(why);
@@ -90,13 +100,19 @@ export class FrameExtractor {
     for (const child of this.children) child.kill('SIGKILL');
   }
 
-  private extract(file: string, demuxer: string, atMs: number): Promise<RunResult> {
+  private extract(source: VideoSource, demuxer: string, atMs: number): Promise<RunResult> {
+    const input =
+      'file' in source
+        ? ['-protocol_whitelist', 'file', '-i', `file:${source.file}`]
+        : // A URL: only http(s) (the demuxer cannot be talked into opening local files), and a
+          // stalled connection fails the run instead of waiting for the overall timeout.
+          ['-protocol_whitelist', 'http,https,tcp,tls', '-rw_timeout', String(this.options.timeoutMs * 1000), '-i', httpUrl(source.url)];
     const args = [
       '-nostdin', '-hide_banner', '-loglevel', 'error',
-      // Input options: local files only, the demuxer we sniffed, one decoding thread per run
-      // (the limiter then bounds the CPU), and a fast keyframe seek followed by exact decoding.
-      '-protocol_whitelist', 'file', '-f', demuxer, '-threads', '1', '-ss', (atMs / 1000).toFixed(3),
-      '-i', `file:${file}`,
+      // Input options: the demuxer we sniffed, one decoding thread per run (the limiter then
+      // bounds the CPU), and a fast keyframe seek followed by exact decoding.
+      '-f', demuxer, '-threads', '1', '-ss', (atMs / 1000).toFixed(3),
+      ...input,
       '-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn',
       // Square the pixels of anamorphic video the way the probe sizes it (probe.ts naturalSize):
       // the side the pixel shape stretches grows, none shrinks. Applied after ffmpeg's autorotate,

@@ -232,6 +232,16 @@ export function blobStoreContract(name: string, factory: BlobStoreFactory): void
       if (file !== null) assert.ok((await fs.readFile(file)).equals(data));
     });
 
+    it('toolUrl is null or an http(s) URL answering range requests with the exact bytes', async () => {
+      await store.putFile(key, await sourceFile(data), info(data));
+      const url = await store.toolUrl(key, 60);
+      if (url === null) return;
+      assert.match(new URL(url).protocol, /^https?:$/);
+      const res = await fetch(url, { headers: { range: `bytes=3-${data.length - 2}` } });
+      assert.equal(res.status, 206);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(data.subarray(3, data.length - 1)));
+    });
+
     it('directUrl is null or an absolute http(s) URL', async () => {
       await store.putFile(key, await sourceFile(data), info(data));
       const url = await store.directUrl(key, 60);

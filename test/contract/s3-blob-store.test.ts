@@ -77,6 +77,13 @@ describe('S3BlobStore specifics', () => {
     assert.equal(await store('d/', { publicBaseUrl: 'https://cdn.example.test' }).directUrl(keyOf(bytes), 300), `https://cdn.example.test/d/${keyOf(bytes)}`);
   });
 
+  test('toolUrl: presigned against the bucket itself, even with a public base URL (a CDN may not pass ranges)', async () => {
+    const bytes = Buffer.from('tool');
+    const url = new URL((await store('d/', { publicBaseUrl: 'https://cdn.example.test' }).toolUrl(keyOf(bytes), 600)) ?? '');
+    assert.equal(url.searchParams.get('X-Amz-Expires'), '600');
+    assert.equal(url.pathname, `/${TEST_BUCKET}/d/${keyOf(bytes)}`);
+  });
+
   test('while the server is down every call is StorageUnavailable; after it returns, the same store works', async () => {
     const s = store('outage/');
     const bytes = Buffer.from('survives');

@@ -1,12 +1,14 @@
 import net from 'node:net';
 
 /**
- * A loopback TCP proxy in front of a real service (PostgreSQL), so a test can cut one instance's
- * access to it — every open connection dropped, new ones refused — and then restore it on the
- * same port, as a network partition or a database restart would.
+ * A loopback TCP proxy in front of a real service (PostgreSQL, an S3 server), so a test can cut one
+ * instance's access to it — every open connection dropped, new ones refused — and then restore it
+ * on the same port, as a network partition or a database restart would; or count what it sends.
  */
 export interface TcpProxy {
   port: number;
+  /** Bytes the target has sent through the proxy so far (what its clients downloaded). */
+  readonly bytesFromTarget: number;
   /** Drops every connection and stops listening: connects get ECONNREFUSED. */
   cut(): Promise<void>;
   restore(): Promise<void>;
@@ -17,6 +19,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
   let port = 0;
+  let fromTarget = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const s = net.createServer((client) => {
@@ -29,6 +32,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
             upstream.destroy();
           });
         }
+        upstream.on('data', (chunk: Buffer) => {
+          fromTarget += chunk.length;
+        });
         client.pipe(upstream).pipe(client);
       });
       s.once('error', reject);
@@ -47,6 +53,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   await listen();
   return {
     port,
+    get bytesFromTarget() {
+      return fromTarget;
+    },
     cut,
     restore: listen,
     close: cut,

@@ -5,7 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { openBlobStore } from '../../src/blob/open.js';
 import type { BlobStore } from '../../src/blob/store.js';
 import { loadConfig } from '../../src/config.js';
+import sharp from 'sharp';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { fixture, json, startServer, upload, type TestServer } from '../helpers/server.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -174,3 +176,34 @@ describe('AMS_S3_PUBLIC_URL: redirects go to the CDN / public bucket instead of 
     assert.equal(res.headers.get('location'), `https://cdn.example.test/cdn/originals/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`);
   });
 });
+
+describe('AMS_STORAGE=s3: video posters read the object with range requests, not a whole copy', () => {
+  test('a 16 MiB video: its poster reads a part of it from the bucket, and leaves no temp file', async (t) => {
+    const s3 = await startS3();
+    const proxy = await startTcpProxy(s3.port);
+    const server = await startServer({ ...s3.env('p/'), AMS_S3_ENDPOINT: `http://127.0.0.1:${proxy.port}` });
+    t.after(async () => {
+      await server.close();
+      await proxy.close();
+      await s3.close();
+    });
+    // clip.mp4 (moov first) followed by a 16 MiB free box: a valid MP4 that ffmpeg never needs to read far into.
+    const pad = Buffer.alloc(16 * 1024 * 1024);
+    pad.writeUInt32BE(pad.length, 0);
+    pad.write('free', 4, 'latin1');
+    const video = Buffer.concat([await fixture('clip.mp4'), pad]);
+    const body = await json(await upload(server, video, { filename: 'padded.mp4' }));
+    assert.equal(body.mimeType, 'video/mp4');
+    const before = proxy.bytesFromTarget;
+    const res = await fetch(`${server.url}/videos/${body.id}/poster.jpg?width=80`);
+    assert.equal(res.status, 200, await res.clone().text());
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 80, 60]);
+    // ffmpeg asks for bytes=0- and stops reading once it has its frame; what the socket buffers held
+    // by then still crosses the proxy (~2 MB here). A whole copy would read all of it.
+    const read = proxy.bytesFromTarget - before;
+    assert.ok(read < video.length / 2, `the poster read ${read} bytes from the bucket for a ${video.length}-byte video`);
+    assert.deepEqual(await server.storedFiles(), []);
+  });
+});
+
