@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { PUBLIC_URL, expected, fixture, multipartBody, postRaw, startServer, upload, type TestServer, json } from '../helpers/server.js';
@@ -129,6 +131,18 @@ describe('POST /assets and GET /assets/{id}: the published contract', () => {
     assert.equal(a.md5Checksum, b.md5Checksum);
     assert.equal((await server.storedFiles()).length, before + 1);
     assert.equal((await json(await fetch(`${server.url}/assets/${b.id}`))).name, 'b.webp');
+  });
+
+  test('once its 201 has arrived, an upload has left no temporary file behind', async () => {
+    const photo = await fixture('photo.jpg');
+    const tmp = path.join(server.dataDir, 'tmp');
+    for (let i = 0; i < 40; i++) {
+      // Distinct bytes each time (a COM segment after SOI): a new blob, a new link.
+      const bytes = Buffer.concat([photo.subarray(0, 2), Buffer.from([0xff, 0xfe, 0x00, 0x06]), Buffer.from(`t${String(i).padStart(3, '0')}`), photo.subarray(2)]);
+      const res = await upload(server, bytes);
+      assert.equal(res.status, 201, await res.text());
+      assert.deepEqual(await fs.readdir(tmp), [], `after upload ${i}`);
+    }
   });
 
   test('an id is case-insensitive GUID text', async () => {

@@ -76,35 +76,44 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const undo = new UndoList();
       opts.inFlight?.enter();
       try {
-        const { received, filename } = await receiveSingleFile(request, opts.tempDir, opts.maxUploadBytes, undo);
-        opts.countBytes?.(received.size);
-        checkDigests(request.headers, received);
-        const idem = await beginIdempotentUpload(opts.idempotency, opts.idempotencyTtlS ?? 86_400, request, received);
-        if (idem.replay !== undefined) {
-          const replay = idem.replay as { id: string };
-          return reply.code(201).header('location', `/assets/${replay.id}`).header('idempotent-replayed', 'true').send(replay);
-        }
-        let body;
+        const undo = new UndoList();
+        let stored: { body: { id: string }; replayed: boolean };
         try {
-          const asset = await opts.ingest.commit(received, filename);
-          opts.placeholders?.enqueue(asset);
-          body = { ...toAssetJson(asset, opts.publicUrl()), success: true };
-          await idem.finish(body);
-        } catch (err) {
-          await idem.abort().catch((e: unknown) => request.log.warn({ err: e }, 'idempotency key release failed'));
-          throw err;
+          stored = await storeUpload(request, undo);
+        } finally {
+          // The temp file goes either way (on success its bytes are already linked into the store),
+          // and before the answer: a client that got its 201 finds nothing of the upload left over.
+          await undo.run((err) => request.log.warn({ err }, 'upload cleanup failed'));
         }
-        return reply.code(201).header('location', `/assets/${body.id}`).send(body);
+        reply.code(201).header('location', `/assets/${stored.body.id}`);
+        if (stored.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.send(stored.body);
       } finally {
-        // The temp file goes either way: on success its bytes are already linked into the store.
-        await undo.run((err) => request.log.warn({ err }, 'upload cleanup failed'));
         opts.inFlight?.leave();
       }
     },
   );
+
+  /** Receives, checks and commits one upload; what it made is undone by `undo` unless it succeeds. */
+  async function storeUpload(request: FastifyRequest, undo: UndoList): Promise<{ body: { id: string }; replayed: boolean }> {
+    const { received, filename } = await receiveSingleFile(request, opts.tempDir, opts.maxUploadBytes, undo);
+    opts.countBytes?.(received.size);
+    checkDigests(request.headers, received);
+    const idem = await beginIdempotentUpload(opts.idempotency, opts.idempotencyTtlS ?? 86_400, request, received);
+    if (idem.replay !== undefined) return { body: idem.replay as { id: string }, replayed: true };
+    try {
+      const asset = await opts.ingest.commit(received, filename);
+      opts.placeholders?.enqueue(asset);
+      const body = { ...toAssetJson(asset, opts.publicUrl()), success: true };
+      await idem.finish(body);
+      return { body, replayed: false };
+    } catch (err) {
+      await idem.abort().catch((e: unknown) => request.log.warn({ err: e }, 'idempotency key release failed'));
+      throw err;
+    }
+  }
 
   app.get(
     '/assets/:assetId',
