@@ -57,6 +57,9 @@ const rate = (rs: Result[]) => spread(rs.map((r) => r.requests.total / r.duratio
 const p = (rs: Result[], k: 'p50' | 'p99') => spread(rs.map((r) => r.latency[k]));
 
 async function withServer<T>(start: () => Promise<Running>, use: (s: Running) => Promise<T>): Promise<T> {
+  // Each server starts with nothing dirty in the page cache: the bare upload servers leave GBs
+  // unwritten, whose writeback would otherwise run (CPU and disk) during the next server's runs.
+  execFileSync('sync');
   const s = await start();
   try {
     return await use(s);
