@@ -208,7 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       log: app.log,
       closing: () => closing,
     });
-    answerFirst(app.server, hot);
+    answerFirst(app.server, hot, app.log);
   }
   return app;
 }

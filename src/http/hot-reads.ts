@@ -129,13 +129,23 @@ export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, re
   };
 }
 
-/** Puts `answer` in front of the server's one request listener (Fastify's), which gets what it declines. */
-export function answerFirst(server: Server, answer: (req: IncomingMessage, res: ServerResponse) => boolean): void {
+/**
+ * Puts `answer` in front of the server's one request listener (Fastify's), which gets what it
+ * declines. A throw in `answer` must not escape the listener (it would crash the process): before
+ * anything was sent Fastify answers instead; after, the connection is closed.
+ */
+export function answerFirst(server: Server, answer: (req: IncomingMessage, res: ServerResponse) => boolean, log: FastifyBaseLogger): void {
   const listeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   const fastify = listeners[0];
   if (fastify === undefined || listeners.length !== 1) throw new Error(`expected Fastify as the only request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!answer(req, res)) fastify.call(server, req, res);
+    try {
+      if (answer(req, res)) return;
+    } catch (err) {
+      log.error({ err, url: req.url }, 'hot read failed');
+      if (res.headersSent) return void res.destroy();
+    }
+    fastify.call(server, req, res);
   });
 }
