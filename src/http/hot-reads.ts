@@ -18,9 +18,9 @@ import { representationOf } from './routes/files.js';
 /**
  * The reads a storefront makes all day, answered before Fastify's router when the answer is
  * already in memory: an asset's JSON (`GET /assets/{id}`, its row in the row cache), a small file
- * (`GET /images/{id}.{ext}`, its bytes in the file cache too) and a derivative's canonical URL
- * (`/images/{id}.webp?width=320`) once the route has served it from the store — the URL, exactly
- * as asked, then names a known stored blob.
+ * (`GET /images/{id}.{ext}`, its bytes in the file cache too) and a derivative's or poster's
+ * canonical URL (`/images/{id}.webp?width=320`, `/videos/{id}/poster.jpg`) once the route has
+ * served it from the store — the URL, exactly as asked, then names a known stored blob.
  *
  * Why: on these requests Fastify's per-request machinery (request and reply objects, four hook
  * runs, the async handler, the send pipeline) cost more than everything AMS itself does. Answered
@@ -31,7 +31,7 @@ import { representationOf } from './routes/files.js';
  * memoised string, a file's status and headers come from the same pure `planDelivery`, the
  * request id, CORS headers, metrics and access line are the shared ones. Only plain requests are
  * taken: GET, no body, not pipelined behind another response, an exact lower-case path without a
- * query (but a known derivative URL), a 200 or a 304. Everything else — a cache miss, HEAD,
+ * query (or a known derivative URL), a 200 or a 304. Everything else — a cache miss, HEAD,
  * Range, If-None-Match on a derivative, an unknown id, a server shutting down — goes to Fastify.
  * test/integration/hot-reads.test.ts compares every answer given here with the route's own.
  */
@@ -117,7 +117,7 @@ export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, re
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return false;
     const start = performance.now();
-    const answer = url.includes('?') ? derivative(req, url) : url.startsWith('/assets/') ? assetJson(url) : file(req, url);
+    const answer = url.includes('?') || url.includes('/poster.') ? derivative(req, url) : url.startsWith('/assets/') ? assetJson(url) : file(req, url);
     if (answer === undefined) return false;
     const reqId = requestIdOf(req);
     res.writeHead(answer.status, ['x-request-id', reqId, ...READ_CORS_HEADERS, ...answer.headers]);

@@ -159,6 +159,19 @@ describe('hot reads answer exactly as the routes do', () => {
     assert.equal((await same(`${canonical}&x=1`, {}, false)).status, 303);
   });
 
+  test("a video's default poster URL, once served from the store", async () => {
+    const poster = `/videos/${ids['clip.mp4']}/poster.jpg`;
+    await waitFor(async () => {
+      await get(`${plain.url}${poster}`);
+      const before = lookups;
+      const seen = await get(`${hot.url}${poster}`);
+      return seen.status === 200 && lookups === before;
+    }, 15_000, 'the poster answered from memory');
+    const seen = await same(poster);
+    assert.equal(new Map(seen.headers).get('content-type'), 'image/jpeg');
+    assert.equal((await same(`/videos/${ids['clip.mp4']}/poster.png`, {}, false)).status, 200);
+  });
+
   test('the incoming X-Request-Id is echoed on a hot answer, a bad one replaced', async () => {
     const p = `/assets/${ids['photo.jpg']}`;
     assert.equal((await get(`${hot.url}${p}`, { 'x-request-id': 'shop-42.a:b' })).requestId, 'shop-42.a:b');
