@@ -54,8 +54,6 @@ export interface AppDeps {
   /** Set in cluster workers: /metrics then reports every worker, summed. */
   clusterMetrics?: (registry: Metrics['registry']) => () => Promise<string>;
   databaseProbe?: () => Promise<void>;
-  /** Answer cached reads before Fastify's router (src/http/hot-reads.ts); default true. */
-  hotReads?: boolean;
   /** Upload rate limits; cluster workers share the primary's counts. Default: counted in this process. */
   uploadLimiter?: UploadLimiter;
 }
@@ -197,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(posterRoutes, { repo: deps.repo, derivatives });
   await app.register(catalogueRoutes, { repo: deps.repo, publicUrl: currentPublicUrl, requireToken });
   await app.register(consoleRoutes);
-  if (deps.hotReads !== false) {
+  if (config.cache.hotReads) {
     const hot = createHotReads({
       repo: deps.repo,
       files,

@@ -38,6 +38,8 @@ export interface Config {
     fileBytes: number;
     /** Largest file kept whole in memory. */
     maxFileBytes: number;
+    /** Cached reads answered before the router (src/http/hot-reads.ts). */
+    hotReads: boolean;
   };
   /** Where the rows live: SQLite in the data directory (default) or PostgreSQL. */
   database: DatabaseConfig;
@@ -136,6 +138,7 @@ export const SETTINGS = {
   },
   AMS_CACHE_FILE_MB: { default: '64', doc: 'Memory for small files served from RAM instead of the disk/bucket (least recently used go first); 0 disables.' },
   AMS_CACHE_MAX_FILE_KB: { default: '512', doc: 'Largest file kept in the file cache.' },
+  AMS_HOT_READS: { default: 'true', doc: 'Answer cached reads before the router (src/http/hot-reads.ts); `false` sends every request through the routes.' },
   AMS_DATABASE_URL: {
     default: '(SQLite in the data directory)',
     doc: '`postgres://user:pass@host:5432/db` for PostgreSQL (needed to run several instances), or `sqlite:<file>`.',
@@ -210,6 +213,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     return Number(v);
   };
 
+  const flag = (name: keyof typeof SETTINGS, fallback: boolean) => {
+    const v = raw(name);
+    if (v === undefined) return fallback;
+    if (v !== 'true' && v !== 'false') problems.push(`${name}=${JSON.stringify(v)}: expected true or false`);
+    return v === 'true' || (v !== 'false' && fallback);
+  };
+
   const port = int('AMS_PORT', 8080, 0, 65535);
   const host = raw('AMS_HOST') ?? '0.0.0.0';
   // Checked here so a typo stops the start by name, not as a getaddrinfo error from listen().
@@ -280,6 +290,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       rowTtlMs: int('AMS_CACHE_ROW_TTL_MS', 5_000, 1),
       fileBytes: int('AMS_CACHE_FILE_MB', 64, 0, 1 << 20) * 1024 * 1024,
       maxFileBytes: int('AMS_CACHE_MAX_FILE_KB', 512, 1, 1 << 20) * 1024,
+      hotReads: flag('AMS_HOT_READS', true),
     }),
     database: parseDatabase(raw as (n: string) => string | undefined, dataDir, problems),
     storage: parseStorage(raw as (n: string) => string | undefined, int as (n: string, f: number, min: number, max?: number) => number, dataDir, problems),

@@ -14,7 +14,8 @@ import { fixture, PUBLIC_URL, TOKEN } from '../helpers/server.js';
 
 /**
  * The hot-read path (src/http/hot-reads.ts) against the routes it stands in front of: two apps on
- * one data directory and database, one with hot reads and one without, must give the same answers
+ * one data directory and database, one with hot reads and one without (AMS_HOT_READS=false), must
+ * give the same answers
  * (status, every header but the request id and date, body), count the same metrics and log the
  * same access lines. The repository is wrapped to count database lookups, which tells which path
  * answered: the hot path reads only rows already in memory.
@@ -33,7 +34,8 @@ async function serve(deps: Parameters<typeof buildApp>[0], hotReads: boolean): P
       done();
     },
   });
-  const app = await buildApp({ ...deps, hotReads, logger: { level: 'info', stream } });
+  const config = { ...deps.config, cache: { ...deps.config.cache, hotReads } }; // AMS_HOT_READS
+  const app = await buildApp({ ...deps, config, logger: { level: 'info', stream } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');

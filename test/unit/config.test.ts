@@ -34,7 +34,7 @@ test('defaults', () => {
     database: { kind: 'sqlite', file: path.join(CWD, 'data', 'ams.sqlite') },
     storage: { kind: 'fs', root: path.join(CWD, 'data', 'blobs') },
     startupWaitMs: 30_000,
-    cache: { rows: 10_000, rowTtlMs: 5_000, fileBytes: 64 * 1024 * 1024, maxFileBytes: 512 * 1024 },
+    cache: { rows: 10_000, rowTtlMs: 5_000, fileBytes: 64 * 1024 * 1024, maxFileBytes: 512 * 1024, hotReads: true },
     derivatives: loadConfig({}, CWD).derivatives, // its defaults: test/unit/derivative-config.test.ts
     ops: {
       jwt: { jwksUrl: null, publicKeyPem: null, issuer: null, audience: null, clockSkewS: 30, requiredScope: null },
@@ -87,13 +87,13 @@ const good: Array<[string, Record<string, string>, keyof Config, unknown]> = [
     'caches turned off',
     { AMS_CACHE_ROWS: '0', AMS_CACHE_FILE_MB: '0' },
     'cache',
-    { rows: 0, rowTtlMs: 5_000, fileBytes: 0, maxFileBytes: 512 * 1024 },
+    { rows: 0, rowTtlMs: 5_000, fileBytes: 0, maxFileBytes: 512 * 1024, hotReads: true },
   ],
   [
     'cache sizes',
-    { AMS_CACHE_ROWS: '50', AMS_CACHE_ROW_TTL_MS: '250', AMS_CACHE_FILE_MB: '2', AMS_CACHE_MAX_FILE_KB: '64' },
+    { AMS_CACHE_ROWS: '50', AMS_CACHE_ROW_TTL_MS: '250', AMS_CACHE_FILE_MB: '2', AMS_CACHE_MAX_FILE_KB: '64', AMS_HOT_READS: 'false' },
     'cache',
-    { rows: 50, rowTtlMs: 250, fileBytes: 2 * 1024 * 1024, maxFileBytes: 64 * 1024 },
+    { rows: 50, rowTtlMs: 250, fileBytes: 2 * 1024 * 1024, maxFileBytes: 64 * 1024, hotReads: false },
   ],
 ];
 
@@ -127,6 +127,7 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ AMS_STARTUP_WAIT_S: '3601' }, 'AMS_STARTUP_WAIT_S'],
   [{ AMS_CACHE_FILE_MB: '-1' }, 'AMS_CACHE_FILE_MB'],
   [{ AMS_CACHE_MAX_FILE_KB: '0' }, 'AMS_CACHE_MAX_FILE_KB'],
+  [{ AMS_HOT_READS: 'no' }, 'AMS_HOT_READS'],
   [{ AMS_MAX_PIXELS: '0' }, 'AMS_MAX_PIXELS'],
   [{ AMS_MAX_PIXELS: '-5' }, 'AMS_MAX_PIXELS'],
   [{ AMS_LOG_LEVEL: 'verbose' }, 'AMS_LOG_LEVEL'],
