@@ -15,9 +15,8 @@ import { fixture, PUBLIC_URL, TOKEN } from '../helpers/server.js';
 /**
  * The hot-read path (src/http/hot-reads.ts) against the routes it stands in front of: two apps on
  * one data directory and database, one with hot reads and one without (AMS_HOT_READS=false), must
- * give the same answers
- * (status, every header but the request id and date, body), count the same metrics and log the
- * same access lines. The repository is wrapped to count database lookups, which tells which path
+ * give the same answers (status, every header but the request id and date, body), count the same
+ * metrics and log the same access lines. The repository is wrapped to count database lookups, which tells which path
  * answered: the hot path reads only rows already in memory.
  */
 interface Served {
