@@ -85,6 +85,11 @@ export class PlaceholderQueue {
   }
 
   private async make(asset: AssetRecord): Promise<void> {
+    // Queued from a row read before: another queue (a cluster sibling, another instance) may have
+    // made them since, or the asset may be gone. Decoding again would waste a whole image decode,
+    // and writing again would drop a fresh row from the cache for nothing.
+    const current = await this.deps.repo.findById(asset.id);
+    if (current === null || current.thumbhash !== undefined) return;
     // Whole image in memory, one at a time: sharp buffers a streamed input anyway.
     const image = await buffer(await this.deps.blobs.get(asset.blobKey));
     const placeholders = await computePlaceholders(image, asset.mimeType);

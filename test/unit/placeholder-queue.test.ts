@@ -68,6 +68,29 @@ describe('PlaceholderQueue', () => {
     await queue.close();
   });
 
+  test('an image whose placeholders were made meanwhile (another queue) or that was deleted is not made again', async () => {
+    const writes: string[] = [];
+    const counting: AssetRepository = Object.assign(Object.create(repo) as AssetRepository, {
+      setPlaceholders: (id: string, p: Parameters<AssetRepository['setPlaceholders']>[1]) => (writes.push(id), repo.setPlaceholders(id, p)),
+    });
+    // Two workers serving GETs of a new image: both queues saw its row without placeholders. The
+    // second is held (an upload in flight on it) until the first has made them.
+    const [idle, busy] = [new InFlight(), new InFlight()];
+    busy.enter();
+    const [first, second] = [new PlaceholderQueue({ blobs, repo: counting, inFlight: idle }), new PlaceholderQueue({ blobs, repo: counting, inFlight: busy })];
+    const shared = await storedImage('#30a030');
+    const deleted = await storedImage('#a03030');
+    assert.equal(second.enqueue(shared), true);
+    assert.equal(second.enqueue(deleted), true);
+    assert.equal(first.enqueue(shared), true);
+    assert.equal((await waitFor(shared.id)).dominantColor, '#30a030');
+    await repo.delete(deleted.id);
+    busy.leave();
+    await sleep(1500); // the second queue has drained (it waits for a quiet spell first)
+    assert.deepEqual(writes, [shared.id]);
+    await Promise.all([first.close(), second.close()]);
+  });
+
   test('a full queue drops, a closed queue takes nothing, and videos are never queued', async () => {
     const inFlight = new InFlight();
     inFlight.enter();
