@@ -30,7 +30,7 @@ export type DeliveryPlan =
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-function etagMatches(list: string, etag: string): boolean {
+export function etagMatches(list: string, etag: string): boolean {
   // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
   const opaque = etag.replace(/^W\//, '');
   return list.split(',').some((t) => {

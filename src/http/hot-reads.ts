@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FileCache } from '../delivery/file-cache.js';
-import { planDelivery } from '../delivery/plan.js';
+import { etagMatches, planDelivery } from '../delivery/plan.js';
 import type { PlaceholderQueue } from '../ingest/placeholder-queue.js';
 import type { MediaKind } from '../media/types.js';
 import type { AssetRecord, AssetRepository } from '../meta/repository.js';
@@ -12,7 +12,7 @@ import type { StoredDerivative } from './derivatives.js';
 import { derivativeMetrics } from '../derivatives/metrics.js';
 import { deliveryRequestOf } from './render-delivery.js';
 import { requestIdOf, writeAccessLine } from './request-log.js';
-import { serialisedAsset } from './routes/assets.js';
+import { ASSET_CACHE_CONTROL, serialisedAsset } from './routes/assets.js';
 import { representationOf } from './routes/files.js';
 
 /**
@@ -77,13 +77,17 @@ function flat(headers: Readonly<Record<string, string>>): readonly string[] {
 export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const cachedRow = (id: string): AssetRecord | undefined => (UUID.test(id) ? opts.repo.cached?.(id) : undefined);
 
-  function assetJson(url: string): Answer | undefined {
+  function assetJson(req: IncomingMessage, url: string): Answer | undefined {
     const asset = cachedRow(url.slice('/assets/'.length));
     if (asset === undefined) return undefined;
     // As the route does: placeholders dropped from a full queue (or lost to a restart) are asked again.
     opts.placeholders?.enqueue(asset);
-    const { json, bytes } = serialisedAsset(asset, opts.publicUrl());
-    return { route: '/assets/:assetId', status: 200, headers: [...JSON_HEADERS, 'content-length', String(bytes)], body: json };
+    const { json, bytes, etag } = serialisedAsset(asset, opts.publicUrl());
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) {
+      return { route: '/assets/:assetId', status: 304, headers: ['etag', etag, 'cache-control', ASSET_CACHE_CONTROL], body: undefined };
+    }
+    return { route: '/assets/:assetId', status: 200, headers: ['etag', etag, 'cache-control', ASSET_CACHE_CONTROL, ...JSON_HEADERS, 'content-length', String(bytes)], body: json };
   }
 
   function file(req: IncomingMessage, url: string): Answer | undefined {
@@ -117,7 +121,7 @@ export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, re
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return false;
     const start = performance.now();
-    const answer = url.includes('?') || url.includes('/poster.') ? derivative(req, url) : url.startsWith('/assets/') ? assetJson(url) : file(req, url);
+    const answer = url.includes('?') || url.includes('/poster.') ? derivative(req, url) : url.startsWith('/assets/') ? assetJson(req, url) : file(req, url);
     if (answer === undefined) return false;
     const reqId = requestIdOf(req);
     res.writeHead(answer.status, ['x-request-id', reqId, ...READ_CORS_HEADERS, ...answer.headers]);

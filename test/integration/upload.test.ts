@@ -145,6 +145,31 @@ describe('POST /assets and GET /assets/{id}: the published contract', () => {
     }
   });
 
+  test("GET /assets/{id} has an ETag that follows the JSON: 304 while it holds, a new tag when the JSON changes", async () => {
+    const created = await json(await upload(server, await fixture('photo.jpg')));
+    const url = `${server.url}/assets/${created.id}`;
+    const first = await fetch(url);
+    const etag = first.headers.get('etag') ?? '';
+    assert.match(etag, /^"[\w-]{27}"$/);
+    assert.equal(first.headers.get('cache-control'), 'no-cache');
+    const firstBody = await first.text();
+    const revalidated = await fetch(url, { headers: { 'if-none-match': etag } });
+    assert.equal(revalidated.status, 304);
+    assert.equal(await revalidated.text(), '');
+    assert.equal(revalidated.headers.get('etag'), etag);
+    // Placeholders are added after the 201: once they are in the JSON, the tag has changed with it.
+    let later = firstBody;
+    for (let i = 0; i < 100 && !later.includes('thumbhash'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      later = await (await fetch(url)).text();
+    }
+    assert.ok(later.includes('thumbhash'), 'placeholders were made');
+    const changed = await fetch(url, { headers: { 'if-none-match': etag } });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get('etag'), etag);
+    assert.equal(await changed.text(), later);
+  });
+
   test('an id is case-insensitive GUID text', async () => {
     const body = await json(await upload(server, await fixture('image.bmp'), { filename: 'x.bmp' }));
     const res = await fetch(`${server.url}/assets/${body.id.toUpperCase()}`);

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errors } from '../../errors.js';
 import type { AssetIngest } from '../../ingest/ingest.js';
 import { UndoList } from '../../ingest/undo.js';
 import type { AssetRecord, AssetRepository } from '../../meta/repository.js';
+import { etagMatches } from '../../delivery/plan.js';
 import { toAssetJson } from '../asset-json.js';
 import { receiveSingleFile } from './upload.js';
 import type { IdempotencyStore } from '../../meta/idempotency.js';
@@ -39,19 +41,32 @@ export async function findAsset(repo: AssetRepository, id: string) {
 }
 
 /**
- * The JSON of an asset and its length in bytes, made once per cached row object (and base URL):
- * the hottest read of a storefront. Fastify sends a string typed application/json as it is; the
- * schema still documents it.
+ * The JSON of an asset, its length in bytes and its entity tag, made once per cached row object
+ * (and base URL): the hottest read of a storefront. Fastify sends a string typed application/json
+ * as it is; the schema still documents it. The tag is a digest of the JSON itself, so it changes
+ * whenever the answer does (placeholders added, another base URL).
  */
-const serialised = new WeakMap<AssetRecord, { base: string; json: string; bytes: number }>();
-export function serialisedAsset(asset: AssetRecord, base: string): { json: string; bytes: number } {
+export interface AssetBody {
+  json: string;
+  bytes: number;
+  etag: string;
+}
+const serialised = new WeakMap<AssetRecord, AssetBody & { base: string }>();
+export function serialisedAsset(asset: AssetRecord, base: string): AssetBody {
   const hit = serialised.get(asset);
   if (hit !== undefined && hit.base === base) return hit;
   const json = JSON.stringify(toAssetJson(asset, base));
-  const made = { base, json, bytes: Buffer.byteLength(json) };
+  const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+  const made = { base, json, bytes: Buffer.byteLength(json), etag };
   serialised.set(asset, made);
   return made;
 }
+
+/**
+ * Metadata may change (placeholders arrive after the upload, an asset may be deleted): caches keep
+ * it but ask again each time, and a matching If-None-Match gets a 304 without the body.
+ */
+export const ASSET_CACHE_CONTROL = 'no-cache';
 
 const error = { $ref: 'Error#' } as const;
 /** Every status an upload can answer besides 201 (README: Errors), so generated clients know them all. */
@@ -122,7 +137,12 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
         summary: "An asset's metadata",
         tags: ['assets'],
         params: Type.Object({ assetId: Type.String({ description: 'Asset id (a GUID)' }) }),
-        response: { 200: { $ref: 'Asset#' }, 404: error, 503: error },
+        response: {
+          200: { $ref: 'Asset#' },
+          304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' },
+          404: error,
+          503: error,
+        },
       },
     },
     async (request, reply) => {
@@ -130,7 +150,11 @@ export const assetRoutes: FastifyPluginAsync<AssetRoutesOptions> = async (app, o
       const asset = await findAsset(opts.repo, assetId);
       // Its placeholders may have been dropped from a full queue (or lost to a restart): ask again.
       opts.placeholders?.enqueue(asset);
-      return reply.type('application/json; charset=utf-8').send(serialisedAsset(asset, opts.publicUrl()).json);
+      const body = serialisedAsset(asset, opts.publicUrl());
+      reply.header('etag', body.etag).header('cache-control', ASSET_CACHE_CONTROL);
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, body.etag)) return reply.code(304).send();
+      return reply.type('application/json; charset=utf-8').send(body.json);
     },
   );
 };
