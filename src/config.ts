@@ -216,7 +216,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const flag = (name: keyof typeof SETTINGS, fallback: boolean) => {
     const v = raw(name);
     if (v === undefined) return fallback;
-    if (v !== 'true' && v !== 'false') problems.push(`${name}=${JSON.stringify(v)}: expected true or false`);
+    if (v !== 'true' && v !== 'false') problems.push(`${name}: expected true or false`);
     return v === 'true' || (v !== 'false' && fallback);
   };
 
@@ -268,8 +268,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       problems.push(`AMS_DERIVATIVE_PRESETS entry ${JSON.stringify(entry)}: ${(err as Error).message}`);
     }
   }
-  const presetsOnlyRaw = raw('AMS_DERIVATIVE_PRESETS_ONLY') ?? 'false';
-  if (!['true', 'false'].includes(presetsOnlyRaw)) problems.push('AMS_DERIVATIVE_PRESETS_ONLY: expected true or false');
   const signingKeys = (raw('AMS_SIGNING_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
   if (signingKeys.some((k) => k.length < 16)) problems.push('AMS_SIGNING_KEYS: every key must be at least 16 characters');
 
@@ -300,7 +298,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       timeoutMs: int('AMS_DERIVATIVE_TIMEOUT_MS', 10_000, 1),
       maxDimension,
       presets: Object.freeze(presets),
-      presetsOnly: presetsOnlyRaw === 'true',
+      presetsOnly: flag('AMS_DERIVATIVE_PRESETS_ONLY', false),
       signingKeys: Object.freeze(signingKeys),
       ffmpegPath: raw('AMS_FFMPEG_PATH') ?? 'ffmpeg',
     }),

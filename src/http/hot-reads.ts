@@ -12,7 +12,7 @@ import type { StoredDerivative } from './derivatives.js';
 import { derivativeMetrics } from '../derivatives/metrics.js';
 import { deliveryRequestOf } from './render-delivery.js';
 import { requestIdOf, writeAccessLine } from './request-log.js';
-import { ASSET_CACHE_CONTROL, serialisedAsset } from './routes/assets.js';
+import { ASSET_CACHE_CONTROL, serialisedAsset, type AssetBody } from './routes/assets.js';
 import { representationOf } from './routes/files.js';
 
 /**
@@ -56,7 +56,17 @@ interface Answer {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8'] as const;
+/** The headers of an asset's JSON (200) and of its 304, made once per memoised body (like `flat`). */
+const jsonHeaderLists = new WeakMap<AssetBody, { ok: readonly string[]; notModified: readonly string[] }>();
+function jsonHeaders(body: AssetBody): { ok: readonly string[]; notModified: readonly string[] } {
+  let lists = jsonHeaderLists.get(body);
+  if (lists === undefined) {
+    const notModified = ['etag', body.etag, 'cache-control', ASSET_CACHE_CONTROL];
+    lists = { ok: [...notModified, 'content-type', 'application/json; charset=utf-8', 'content-length', String(body.bytes)], notModified };
+    jsonHeaderLists.set(body, lists);
+  }
+  return lists;
+}
 const FILE_ROUTES: Record<string, { kind: MediaKind; route: string } | undefined> = {
   '/images/': { kind: 'image', route: '/images/:file' },
   '/videos/': { kind: 'video', route: '/videos/:file' },
@@ -82,12 +92,11 @@ export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, re
     if (asset === undefined) return undefined;
     // As the route does: placeholders dropped from a full queue (or lost to a restart) are asked again.
     opts.placeholders?.enqueue(asset);
-    const { json, bytes, etag } = serialisedAsset(asset, opts.publicUrl());
+    const body = serialisedAsset(asset, opts.publicUrl());
+    const headers = jsonHeaders(body);
     const ifNoneMatch = req.headers['if-none-match'];
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) {
-      return { route: '/assets/:assetId', status: 304, headers: ['etag', etag, 'cache-control', ASSET_CACHE_CONTROL], body: undefined };
-    }
-    return { route: '/assets/:assetId', status: 200, headers: ['etag', etag, 'cache-control', ASSET_CACHE_CONTROL, ...JSON_HEADERS, 'content-length', String(bytes)], body: json };
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, body.etag)) return { route: '/assets/:assetId', status: 304, headers: headers.notModified, body: undefined };
+    return { route: '/assets/:assetId', status: 200, headers: headers.ok, body: body.json };
   }
 
   function file(req: IncomingMessage, url: string): Answer | undefined {
@@ -107,7 +116,7 @@ export function createHotReads(opts: HotReadsOptions): (req: IncomingMessage, re
   function derivative(req: IncomingMessage, url: string): Answer | undefined {
     const known = opts.derivativeAt?.(url);
     // The route answers If-None-Match itself, before planning, with fewer headers: left to it.
-    if (known === undefined || req.headers['if-none-match'] !== undefined || opts.repo.cached?.(known.assetId) === undefined) return undefined;
+    if (known === undefined || req.headers['if-none-match'] !== undefined || cachedRow(known.assetId) === undefined) return undefined;
     const plan = planDelivery(known.rep, deliveryRequestOf('GET', req.headers));
     const bytes = plan.status === 200 ? opts.files.cached(known.key, known.rep.size) : undefined;
     if (plan.status !== 304 && bytes === undefined) return undefined;
